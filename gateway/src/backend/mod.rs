@@ -1,0 +1,29 @@
+//! Queue backends: the [`Backend`] trait every backend implements, the opt-in capability
+//! traits ([`DeadLetterAdmin`], [`QueueStats`]) and one folder per backend.
+//!
+//! The embedded backend is the reference implementation; the behaviour every backend must
+//! show is written once in the conformance suite in `tests/`.
+
+mod error;
+mod story;
+mod traits;
+mod types;
+
+#[cfg(feature = "embedded")]
+pub mod embedded;
+
+pub use error::BackendError;
+pub use story::{DeadLetterStory, STORY_PREFIX, strip_story};
+pub use traits::{Backend, DeadLetterAdmin, QueueStats};
+pub use types::{DeadLetter, Failure, NewMessage, Receipt, Received, Stats};
+
+use crate::config::BackendConfig;
+
+/// Opens the backend named in the config.
+pub async fn open(config: &BackendConfig) -> Result<std::sync::Arc<dyn Backend>, BackendError> {
+    match config {
+        BackendConfig::Embedded(c) => Ok(std::sync::Arc::new(
+            embedded::EmbeddedBackend::open(c).await?,
+        )),
+    }
+}

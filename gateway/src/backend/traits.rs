@@ -1,0 +1,97 @@
+//! The [`Backend`] trait (what dispatch needs) and the opt-in capabilities used by the
+//! `ferry dlq` and `ferry queue` commands.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::{
+    BackendError, DeadLetter, DeadLetterStory, Failure, NewMessage, Receipt, Received, Stats,
+};
+
+/// A queue backend. All methods are safe to call concurrently.
+#[async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// A short name for logs ("embedded", "sqs", "pubsub").
+    fn kind(&self) -> &'static str;
+
+    /// Receives up to `max` messages from `queue`, each leased for `lease`. Waits up to
+    /// `wait` for the first message; returns an empty batch when none came.
+    async fn receive(
+        &self,
+        queue: &str,
+        max: usize,
+        lease: Duration,
+        wait: Duration,
+    ) -> Result<Vec<Received>, BackendError>;
+
+    /// Extends a lease to `lease` from now.
+    async fn extend(
+        &self,
+        queue: &str,
+        receipt: &Receipt,
+        lease: Duration,
+    ) -> Result<(), BackendError>;
+
+    /// Deletes a processed message.
+    async fn ack(&self, queue: &str, receipt: &Receipt) -> Result<(), BackendError>;
+
+    /// Makes a message visible again after `delay`. With `failure`, the attempt counts and
+    /// the failure is remembered for the dead letter's story; without, the delivery is
+    /// given back uncounted (worker down, shutdown, admission limits).
+    async fn release(
+        &self,
+        queue: &str,
+        receipt: &Receipt,
+        delay: Duration,
+        failure: Option<&Failure>,
+    ) -> Result<(), BackendError>;
+
+    /// Moves a leased message to `error_queue` with its payload, its attributes and the
+    /// story, then deletes it from its queue.
+    async fn dead_letter(
+        &self,
+        message: &Received,
+        error_queue: &str,
+        story: &DeadLetterStory,
+    ) -> Result<(), BackendError>;
+
+    /// Publishes messages; returns their ids in order. A message whose de-duplication id
+    /// was already published to the same queue within the window is dropped and reports
+    /// the original id.
+    async fn publish(&self, messages: Vec<NewMessage>) -> Result<Vec<String>, BackendError>;
+
+    /// The dead-letter capability, if the backend has it.
+    fn dead_letters(&self) -> Option<&dyn DeadLetterAdmin> {
+        None
+    }
+
+    /// The statistics capability, if the backend has it.
+    fn stats(&self) -> Option<&dyn QueueStats> {
+        None
+    }
+}
+
+/// Reading and redriving an error queue.
+#[async_trait]
+pub trait DeadLetterAdmin: Send + Sync {
+    /// Up to `limit` dead letters of `error_queue`, oldest first, without taking them.
+    async fn list(&self, error_queue: &str, limit: usize) -> Result<Vec<DeadLetter>, BackendError>;
+
+    /// Moves up to `limit` dead letters of `error_queue` back to their source queue (from
+    /// the story, else `default_queue`) with the story removed and the attempt count reset.
+    /// Returns how many moved.
+    async fn redrive(
+        &self,
+        error_queue: &str,
+        default_queue: &str,
+        limit: usize,
+    ) -> Result<usize, BackendError>;
+}
+
+/// Queue depth counts.
+#[async_trait]
+pub trait QueueStats: Send + Sync {
+    /// Counts for `queue`, with `dead` counted in `error_queue`.
+    async fn stats(&self, queue: &str, error_queue: &str) -> Result<Stats, BackendError>;
+}

@@ -1,0 +1,99 @@
+//! The `ferry` command line: `run`, `check`, `publish`, `dlq list|redrive`, `queue stats`.
+//!
+//! Exit codes: 0 success, 1 runtime failure, 64 bad config or arguments (`EX_USAGE`).
+
+mod admin_cmds;
+mod args;
+mod publish;
+
+use std::{path::Path, process::ExitCode};
+
+use clap::Parser;
+
+pub use args::{Cli, Command};
+
+use crate::config::{self, EXIT_CONFIG, FerryConfig};
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ferry: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(dispatch(cli))
+}
+
+/// A failure that carries its exit code.
+#[derive(Debug)]
+pub struct CliError {
+    code: u8,
+    message: String,
+}
+
+impl CliError {
+    /// A bad config or bad arguments (exit 64).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self {
+            code: EXIT_CONFIG,
+            message: message.into(),
+        }
+    }
+
+    /// A runtime failure (exit 1).
+    pub fn failure(message: impl Into<String>) -> Self {
+        Self {
+            code: 1,
+            message: message.into(),
+        }
+    }
+}
+
+fn load_config(path: &Path) -> Result<FerryConfig, CliError> {
+    config::load(path).map_err(|e| CliError::usage(format!("invalid config\n{e}")))
+}
+
+async fn dispatch(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Run { worker } => match load_config(&cli.config) {
+            Ok(cfg) => crate::app::run(cfg, worker)
+                .await
+                .map_err(|e| CliError::failure(format!("{e:#}"))),
+            Err(e) => Err(e),
+        },
+        Command::Check => load_config(&cli.config).and_then(|cfg| {
+            let text =
+                toml::to_string_pretty(&cfg).map_err(|e| CliError::failure(e.to_string()))?;
+            println!(
+                "# {}: valid. Effective config (defaults and FERRY_* overrides applied):\n{text}",
+                cli.config.display()
+            );
+            Ok(())
+        }),
+        Command::Publish(args) => match load_config(&cli.config) {
+            Ok(cfg) => publish::run(&cfg, args).await,
+            Err(e) => Err(e),
+        },
+        Command::Dlq(cmd) => match load_config(&cli.config) {
+            Ok(cfg) => admin_cmds::dlq(&cfg, cmd).await,
+            Err(e) => Err(e),
+        },
+        Command::Queue(cmd) => match load_config(&cli.config) {
+            Ok(cfg) => admin_cmds::queue(&cfg, cmd).await,
+            Err(e) => Err(e),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ferry: {}", e.message);
+            ExitCode::from(e.code)
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! The top-level sections of `ferry.toml`. Every field has a default, so a file that only
+//! names a worker address and one subscription runs on the embedded backend.
+
+use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
+
+use serde::{Deserialize, Serialize};
+
+use super::subscription::SubscriptionConfig;
+use crate::backend::embedded::EmbeddedConfig;
+
+/// The whole `ferry.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FerryConfig {
+    /// The worker's service name, written as `service.name` on every log event.
+    #[serde(default = "default_service")]
+    pub service: String,
+    /// How to reach the worker.
+    #[serde(default)]
+    pub worker: WorkerConfig,
+    /// The `GatewayService` (Publish, Log) that ferry serves to the worker.
+    #[serde(default)]
+    pub gateway: GatewayConfig,
+    /// The admin HTTP endpoint: `/healthz`, `/readyz`, `/metrics`.
+    #[serde(default)]
+    pub admin: AdminConfig,
+    /// The queue backend; the embedded SQLite queue when absent.
+    #[serde(default)]
+    pub backend: BackendConfig,
+    /// Size limits applied to received and published messages.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    /// Draining on SIGTERM / SIGINT.
+    #[serde(default)]
+    pub shutdown: ShutdownConfig,
+    /// The subscriptions, by name (`[subscriptions.<name>]`). At least one is required.
+    #[serde(default)]
+    pub subscriptions: BTreeMap<String, SubscriptionConfig>,
+}
+
+fn default_service() -> String {
+    "ferry-worker".to_owned()
+}
+
+/// `[worker]`: the gRPC worker ferry calls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerConfig {
+    /// The worker's gRPC address (`http://host:port`). A child started with `ferry run --`
+    /// gets its host:port in `FERRY_WORKER_ADDR`.
+    #[serde(default = "default_worker_address")]
+    pub address: String,
+    /// How often the worker's `grpc.health.v1.Health` is checked while it is serving (it is
+    /// also checked at once whenever a call fails as if the worker were gone).
+    #[serde(default = "default_health_interval", with = "humantime_serde")]
+    pub health_interval: Duration,
+    /// How long a child worker is given to exit after SIGTERM before it is killed.
+    #[serde(default = "default_stop_timeout", with = "humantime_serde")]
+    pub stop_timeout: Duration,
+}
+
+fn default_worker_address() -> String {
+    "http://127.0.0.1:50051".to_owned()
+}
+
+fn default_health_interval() -> Duration {
+    Duration::from_secs(1)
+}
+
+fn default_stop_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            address: default_worker_address(),
+            health_interval: default_health_interval(),
+            stop_timeout: default_stop_timeout(),
+        }
+    }
+}
+
+/// `[gateway]`: the `GatewayService` ferry serves on localhost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// Whether to serve the gateway API at all.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Listen address; port 0 picks a free port (reported in the `ferry.started` event).
+    #[serde(default = "default_gateway_listen")]
+    pub listen: SocketAddr,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_gateway_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 50052))
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            listen: default_gateway_listen(),
+        }
+    }
+}
+
+/// `[admin]`: health and metrics over HTTP.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Whether to serve the admin endpoint.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Listen address (127.0.0.1 by default); port 0 picks a free port.
+    #[serde(default = "default_admin_listen")]
+    pub listen: SocketAddr,
+}
+
+fn default_admin_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9464))
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            listen: default_admin_listen(),
+        }
+    }
+}
+
+/// `[backend]`: which queue backend, as a table named after it (`[backend.embedded]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum BackendConfig {
+    /// The embedded durable queue in a local SQLite file.
+    Embedded(EmbeddedConfig),
+}
+
+impl Default for BackendConfig {
+    fn default() -> Self {
+        Self::Embedded(EmbeddedConfig::default())
+    }
+}
+
+/// `[limits]`: message size limits. A received message over a limit is dead-lettered with
+/// the reason; a publish over a limit is refused with INVALID_ARGUMENT.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// The largest payload in bytes (default 256 KiB, the SQS limit).
+    #[serde(default = "default_max_payload")]
+    pub max_payload_bytes: usize,
+    /// The most attributes one message may carry.
+    #[serde(default = "default_max_attributes")]
+    pub max_attributes: usize,
+}
+
+fn default_max_payload() -> usize {
+    256 * 1024
+}
+
+fn default_max_attributes() -> usize {
+    64
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_payload_bytes: default_max_payload(),
+            max_attributes: default_max_attributes(),
+        }
+    }
+}
+
+/// `[shutdown]`: what happens on SIGTERM / SIGINT.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShutdownConfig {
+    /// How long in-flight calls may run after the signal; what is still running then is
+    /// handed back to the queue at once, without counting the attempt. Keep it below the
+    /// orchestrator's kill timeout (Kubernetes `terminationGracePeriodSeconds`).
+    #[serde(default = "default_grace", with = "humantime_serde")]
+    pub grace: Duration,
+}
+
+fn default_grace() -> Duration {
+    Duration::from_secs(25)
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        Self {
+            grace: default_grace(),
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Unit tests for config loading and validation.
+
+use std::time::Duration;
+
+use super::*;
+
+const MINIMAL: &str = "[subscriptions.orders]\n";
+
+#[test]
+fn minimal_config_runs_embedded_with_defaults() {
+    let cfg = load_str("ferry.toml", MINIMAL).unwrap();
+    assert_eq!(cfg.worker.address, "http://127.0.0.1:50051");
+    assert!(matches!(cfg.backend, BackendConfig::Embedded(_)));
+    let sub = &cfg.subscriptions["orders"];
+    assert_eq!(sub.queue_name("orders"), "orders");
+    assert_eq!(sub.error_queue_name("orders"), "orders-errors");
+    assert_eq!(sub.max_in_flight, 16);
+    assert_eq!(sub.handler_timeout, Duration::from_secs(30));
+}
+
+#[test]
+fn full_config_parses() {
+    let cfg = load_str(
+        "ferry.toml",
+        r#"
+service = "blast"
+[worker]
+address = "http://127.0.0.1:6000"
+health_interval = "250ms"
+[backend.embedded]
+path = "/tmp/x.db"
+poll_interval = "20ms"
+[limits]
+max_payload_bytes = 1024
+[subscriptions.customers]
+queue = "BlastCustomerSender"
+max_in_flight = 8
+max_in_flight_per_realm = 2
+rate_limit = 12.5
+backoff = { min = "10ms", max = "2s" }
+"#,
+    )
+    .unwrap();
+    let sub = &cfg.subscriptions["customers"];
+    assert_eq!(sub.max_in_flight_per_realm, Some(2));
+    assert_eq!(sub.backoff.max(), Duration::from_secs(2));
+    assert_eq!(cfg.limits.max_payload_bytes, 1024);
+}
+
+fn problem(text: &str) -> String {
+    load_str("bad.toml", text).unwrap_err().to_string()
+}
+
+#[test]
+fn unknown_key_names_file_key_and_field() {
+    let e = problem("[worker]\nadress = \"http://x:1\"\n[subscriptions.a]\n");
+    assert!(
+        e.starts_with("bad.toml: worker.adress: unknown field"),
+        "{e}"
+    );
+}
+
+#[test]
+fn wrong_type_names_the_key() {
+    let e = problem("[subscriptions.a]\nmax_in_flight = \"lots\"\n");
+    assert!(
+        e.contains("bad.toml: subscriptions.a.max_in_flight: "),
+        "{e}"
+    );
+}
+
+#[test]
+fn invalid_backoff_names_the_key_and_reason() {
+    let e = problem("[subscriptions.a]\nbackoff = { min = \"1m\", max = \"1s\" }\n");
+    assert!(e.contains("subscriptions.a.backoff"), "{e}");
+    assert!(e.contains("must not exceed max"), "{e}");
+}
+
+#[test]
+fn semantic_problems_are_all_reported() {
+    let e = problem(
+        "[worker]\naddress = \"127.0.0.1:1\"\n[subscriptions.a]\nmax_in_flight = 0\nmax_lease = \"1s\"\nmax_in_flight_per_realm = 3\n",
+    );
+    for key in [
+        "worker.address",
+        "subscriptions.a.max_in_flight",
+        "subscriptions.a.max_lease",
+        "subscriptions.a.max_in_flight_per_realm",
+    ] {
+        assert!(
+            e.contains(&format!("bad.toml: {key}: ")),
+            "missing {key} in:\n{e}"
+        );
+    }
+}
+
+#[test]
+fn no_subscription_is_an_error() {
+    assert!(problem("service = \"x\"\n").contains("subscriptions: at least one"));
+}
+
+#[test]
+fn bad_queue_names_are_refused() {
+    let e = problem("[subscriptions.a]\nqueue = \"has space\"\n");
+    assert!(e.contains("subscriptions.a.queue"), "{e}");
+    assert!(is_valid_queue_name("orders.fifo"));
+    assert!(!is_valid_queue_name(".fifo"));
+}
+
+#[test]
+fn toml_syntax_error_names_the_file() {
+    let e = problem("[subscriptions.a\n");
+    assert!(e.starts_with("bad.toml"), "{e}");
+}

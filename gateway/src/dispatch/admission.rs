@@ -1,0 +1,113 @@
+//! [`Admission`]: the limits a message must pass to start. In-flight slots and the rate
+//! limit are taken *before* receiving (so nothing received waits unleased); the per-realm
+//! limit is checked after, and a message of a realm at its limit is handed back with a
+//! short delay so that it never blocks other realms.
+
+use std::{
+    collections::HashMap,
+    num::NonZeroU32,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::config::SubscriptionConfig;
+
+/// Room for one delivery; returned when dropped.
+pub type Slot = OwnedSemaphorePermit;
+
+/// The admission limits of one subscription.
+#[derive(Debug)]
+pub struct Admission {
+    slots: Arc<Semaphore>,
+    batch: usize,
+    per_realm: Option<u32>,
+    realms: Arc<Mutex<HashMap<String, u32>>>,
+    rate: Option<DefaultDirectRateLimiter>,
+}
+
+/// A realm's place, held for the duration of a delivery.
+#[derive(Debug)]
+pub struct RealmGuard {
+    realm: String,
+    realms: Arc<Mutex<HashMap<String, u32>>>,
+}
+
+impl Drop for RealmGuard {
+    fn drop(&mut self) {
+        if let Ok(mut realms) = self.realms.lock()
+            && let Some(n) = realms.get_mut(&self.realm)
+        {
+            *n -= 1;
+            if *n == 0 {
+                realms.remove(&self.realm);
+            }
+        }
+    }
+}
+
+fn rate_limiter(per_second: f64, batch: usize) -> Option<DefaultDirectRateLimiter> {
+    let period = Duration::from_secs_f64(1.0 / per_second);
+    // Allow bursts of a tenth of a second's worth (at least 1, at most one batch).
+    let burst =
+        ((per_second / 10.0).ceil() as u32).clamp(1, u32::try_from(batch).unwrap_or(1).max(1));
+    let quota = Quota::with_period(period)?.allow_burst(NonZeroU32::new(burst)?);
+    Some(RateLimiter::direct(quota))
+}
+
+impl Admission {
+    /// The limits of `config`.
+    pub fn new(config: &SubscriptionConfig) -> Self {
+        let max = usize::try_from(config.max_in_flight).unwrap_or(1);
+        let batch = usize::try_from(config.batch_size).unwrap_or(1).min(max);
+        Self {
+            slots: Arc::new(Semaphore::new(max)),
+            batch,
+            per_realm: config.max_in_flight_per_realm,
+            realms: Arc::default(),
+            rate: config.rate_limit.and_then(|r| rate_limiter(r, batch)),
+        }
+    }
+
+    /// Waits for room to start at least one message and returns up to a batch of slots,
+    /// within the rate limit.
+    pub async fn reserve(&self) -> Vec<Slot> {
+        let Ok(first) = self.slots.clone().acquire_owned().await else {
+            return Vec::new();
+        };
+        if let Some(rate) = &self.rate {
+            rate.until_ready().await;
+        }
+        let mut slots = vec![first];
+        while slots.len() < self.batch {
+            if let Some(rate) = &self.rate
+                && rate.check().is_err()
+            {
+                break;
+            }
+            match self.slots.clone().try_acquire_owned() {
+                Ok(slot) => slots.push(slot),
+                Err(_) => break,
+            }
+        }
+        slots
+    }
+
+    /// A place for `realm`, or `None` when the realm is at its limit.
+    pub fn admit_realm(&self, realm: &str) -> Option<RealmGuard> {
+        let mut realms = self.realms.lock().ok()?;
+        let n = realms.entry(realm.to_owned()).or_insert(0);
+        if realm.is_empty() || self.per_realm.is_none_or(|max| *n < max) {
+            *n += 1;
+            drop(realms);
+            Some(RealmGuard {
+                realm: realm.to_owned(),
+                realms: self.realms.clone(),
+            })
+        } else {
+            None
+        }
+    }
+}

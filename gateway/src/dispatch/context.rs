@@ -1,0 +1,68 @@
+//! [`SubscriptionContext`]: everything one subscription's poller and deliveries share.
+
+use std::sync::Arc;
+
+use super::Admission;
+use crate::{
+    backend::Backend,
+    config::{LimitsConfig, SubscriptionConfig},
+    shutdown::Shutdown,
+    telemetry::Telemetry,
+    worker::{HealthWatch, WorkerClient},
+};
+
+/// One subscription at run time.
+#[derive(Clone)]
+pub struct SubscriptionContext {
+    /// Its name.
+    pub name: String,
+    /// The queue consumed.
+    pub queue: String,
+    /// Where dead letters go.
+    pub error_queue: String,
+    /// Its settings.
+    pub config: SubscriptionConfig,
+    /// Message limits.
+    pub limits: LimitsConfig,
+    /// The queue backend.
+    pub backend: Arc<dyn Backend>,
+    /// The worker.
+    pub worker: WorkerClient,
+    /// The worker's health.
+    pub health: HealthWatch,
+    /// Events.
+    pub telemetry: Telemetry,
+    /// Shutdown signals.
+    pub shutdown: Shutdown,
+    /// In-flight, per-realm and rate limits.
+    pub admission: Arc<Admission>,
+}
+
+impl SubscriptionContext {
+    /// Builds the context of subscription `name`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        name: &str,
+        config: SubscriptionConfig,
+        limits: LimitsConfig,
+        backend: Arc<dyn Backend>,
+        worker: WorkerClient,
+        health: HealthWatch,
+        telemetry: Telemetry,
+        shutdown: Shutdown,
+    ) -> Self {
+        Self {
+            name: name.to_owned(),
+            queue: config.queue_name(name),
+            error_queue: config.error_queue_name(name),
+            admission: Arc::new(Admission::new(&config)),
+            config,
+            limits,
+            backend,
+            worker,
+            health,
+            telemetry,
+            shutdown,
+        }
+    }
+}

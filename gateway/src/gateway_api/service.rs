@@ -1,0 +1,80 @@
+//! [`GatewayApi`]: the tonic implementation of `ferry.v1.GatewayService`.
+
+use std::sync::Arc;
+
+use ferry_proto::v1::{
+    LogRequest, LogResponse, PublishRequest, PublishResponse,
+    gateway_service_server::GatewayService,
+};
+use tonic::{Request, Response, Status};
+
+use crate::{
+    backend::Backend,
+    config::LimitsConfig,
+    message::{to_new_message, trace_id_of},
+    telemetry::{MessageContext, Telemetry, events},
+    worker::emit_log_lines,
+};
+
+/// The gateway service.
+#[derive(Clone)]
+pub struct GatewayApi {
+    /// Where messages are published.
+    pub backend: Arc<dyn Backend>,
+    /// Events.
+    pub telemetry: Telemetry,
+    /// Size limits.
+    pub limits: LimitsConfig,
+    /// The attribute a message's `realm` is written to.
+    pub realm_attribute: String,
+}
+
+#[tonic::async_trait]
+impl GatewayService for GatewayApi {
+    async fn publish(
+        &self,
+        request: Request<PublishRequest>,
+    ) -> Result<Response<PublishResponse>, Status> {
+        let messages = request.into_inner().messages;
+        if messages.is_empty() {
+            return Err(Status::invalid_argument(
+                "messages: at least one message is required",
+            ));
+        }
+        let mut batch = Vec::with_capacity(messages.len());
+        for (i, m) in messages.into_iter().enumerate() {
+            let m = to_new_message(m, &self.realm_attribute, None, &self.limits)
+                .map_err(|e| Status::invalid_argument(format!("messages[{i}].{e}")))?;
+            batch.push(m);
+        }
+        let sent = batch.clone();
+        let ids = self
+            .backend
+            .publish(batch)
+            .await
+            .map_err(|e| Status::unavailable(e.to_string()))?;
+        for (m, id) in sent.iter().zip(&ids) {
+            self.telemetry.emit(events::Published {
+                ctx: None,
+                destination: &m.queue,
+                id,
+                dedup_id: m.dedup_id.as_deref(),
+            });
+        }
+        Ok(Response::new(PublishResponse { message_ids: ids }))
+    }
+
+    async fn log(&self, request: Request<LogRequest>) -> Result<Response<LogResponse>, Status> {
+        let LogRequest { lines, context } = request.into_inner();
+        let ctx = context.map(|c| MessageContext {
+            subscription: c.subscription,
+            queue: String::new(),
+            message_id: c.message_id,
+            attempt: 0,
+            realm: c.realm,
+            trace_id: trace_id_of(&c.traceparent).unwrap_or_default().to_owned(),
+        });
+        emit_log_lines(&self.telemetry, ctx.as_ref(), lines);
+        Ok(Response::new(LogResponse {}))
+    }
+}

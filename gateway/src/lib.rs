@@ -1,0 +1,26 @@
+//! Ferry, the polyglot worker gateway.
+//!
+//! Ferry runs beside a worker process. It receives messages from a queue backend, admits them
+//! within the subscription's limits, calls the worker's `Handle` RPC, keeps the lease alive
+//! while the worker runs, and settles each message: ack, retry with a durable delay, or move
+//! to the error queue with its story. Every step is one structured event (see [`telemetry`]).
+//!
+//! Where things live: [`config`] (the `ferry.toml` model and its validation), [`backend`]
+//! (the queue trait and one folder per backend), [`dispatch`] (poller, admission, delivery,
+//! lease keeping, settling), [`retry`] (backoff and the gRPC status mapping), [`worker`]
+//! (the worker's client, health watch and child supervisor), [`gateway_api`] (the `Publish` /
+//! `Log` service), [`admin`] (health and metrics over HTTP) and [`cli`] (the commands).
+#![forbid(unsafe_code)]
+
+pub mod admin;
+pub mod app;
+pub mod backend;
+pub mod cli;
+pub mod config;
+pub mod dispatch;
+pub mod gateway_api;
+pub mod message;
+pub mod retry;
+pub mod shutdown;
+pub mod telemetry;
+pub mod worker;

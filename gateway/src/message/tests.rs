@@ -1,0 +1,145 @@
+//! Unit tests for message inspection, trace context and outgoing validation.
+
+use std::collections::BTreeMap;
+
+use ferry_proto::v1::OutgoingMessage;
+
+use super::*;
+use crate::{
+    backend::{Receipt, Received},
+    config::LimitsConfig,
+};
+
+fn received(payload: &[u8], attributes: &[(&str, &str)]) -> Received {
+    Received {
+        id: "m1".into(),
+        queue: "q".into(),
+        payload: payload.to_vec().into(),
+        attributes: attributes
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect(),
+        malformed: None,
+        attempt: 1,
+        published_at: None,
+        dedup_id: None,
+        failures: None,
+        receipt: Receipt("1.x".into()),
+    }
+}
+
+#[test]
+fn realm_and_trace_are_read() {
+    let tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let i = inspect(
+        &received(b"x", &[("tenant", "acme"), ("traceparent", tp)]),
+        "tenant",
+        &LimitsConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(i.realm, "acme");
+    assert_eq!(i.trace.trace_id(), "0af7651916cd43dd8448eb211c80319c");
+    assert!(!i.trace.created);
+}
+
+#[test]
+fn missing_trace_gets_a_stable_id_per_message() {
+    let a = TraceContext::from_attributes(&BTreeMap::new(), "msg-1");
+    let b = TraceContext::from_attributes(&BTreeMap::new(), "msg-1");
+    let c = TraceContext::from_attributes(&BTreeMap::new(), "msg-2");
+    assert!(a.created);
+    assert_eq!(a.trace_id(), b.trace_id());
+    assert_ne!(a.trace_id(), c.trace_id());
+    assert_eq!(trace_id_of(&a.traceparent).map(str::len), Some(32));
+}
+
+#[test]
+fn invalid_traceparents_are_rejected() {
+    for tp in [
+        "",
+        "00-abc-def-01",
+        "00-00000000000000000000000000000000-b7ad6b7169203331-01",
+        "ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+    ] {
+        assert!(trace_id_of(tp).is_none(), "{tp}");
+    }
+}
+
+#[test]
+fn oversized_payload_is_malformed() {
+    let limits = LimitsConfig {
+        max_payload_bytes: 4,
+        ..LimitsConfig::default()
+    };
+    let e = inspect(&received(b"12345", &[]), "realm", &limits).unwrap_err();
+    assert_eq!(e, "payload of 5 bytes exceeds limits.max_payload_bytes (4)");
+}
+
+#[test]
+fn bad_realm_and_undecodable_attributes_are_malformed() {
+    let long = "r".repeat(200);
+    let e = inspect(
+        &received(b"", &[("realm", &long)]),
+        "realm",
+        &LimitsConfig::default(),
+    )
+    .unwrap_err();
+    assert!(e.contains("malformed realm attribute `realm`"), "{e}");
+    let mut m = received(b"", &[]);
+    m.malformed = Some("not JSON".into());
+    assert_eq!(
+        inspect(&m, "realm", &LimitsConfig::default()).unwrap_err(),
+        "malformed attributes: not JSON"
+    );
+}
+
+fn outgoing(dest: &str) -> OutgoingMessage {
+    OutgoingMessage {
+        destination: dest.into(),
+        payload: b"hi".to_vec().into(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn outgoing_gets_realm_and_default_dedup() {
+    let mut m = outgoing("out");
+    m.realm = "acme".into();
+    let n = to_new_message(m, "tenant", Some("in/0".into()), &LimitsConfig::default()).unwrap();
+    assert_eq!(n.attributes["tenant"], "acme");
+    assert_eq!(n.dedup_id.as_deref(), Some("in/0"));
+    let mut m = outgoing("out");
+    m.deduplication_id = "mine".into();
+    let n = to_new_message(m, "realm", Some("in/0".into()), &LimitsConfig::default()).unwrap();
+    assert_eq!(n.dedup_id.as_deref(), Some("mine"));
+}
+
+#[test]
+fn outgoing_errors_name_the_field() {
+    let e = to_new_message(
+        outgoing("no spaces"),
+        "realm",
+        None,
+        &LimitsConfig::default(),
+    )
+    .unwrap_err();
+    assert_eq!(e.field, "destination");
+    let mut m = outgoing("ok");
+    m.attributes.insert("ferry.x".into(), "1".into());
+    assert_eq!(
+        to_new_message(m, "realm", None, &LimitsConfig::default())
+            .unwrap_err()
+            .field,
+        "attributes"
+    );
+    let limits = LimitsConfig {
+        max_payload_bytes: 1,
+        ..LimitsConfig::default()
+    };
+    assert_eq!(
+        to_new_message(outgoing("ok"), "realm", None, &limits)
+            .unwrap_err()
+            .field,
+        "payload"
+    );
+}

@@ -1,0 +1,158 @@
+//! The Prometheus metrics, served on `/metrics` in the text format. Updated only by the
+//! events in [`super::events`].
+
+use prometheus_client::{
+    encoding::EncodeLabelSet,
+    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
+    registry::Registry,
+};
+
+/// Labels of per-message metrics.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MessageLabels {
+    /// The subscription.
+    pub subscription: String,
+    /// The realm ("" when none).
+    pub realm: String,
+}
+
+/// Labels of hand-backs.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HandBackLabels {
+    /// The subscription.
+    pub subscription: String,
+    /// Why: `worker_unavailable`, `realm_busy`, `shutdown`.
+    pub reason: String,
+}
+
+/// Labels by subscription only.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SubscriptionLabels {
+    /// The subscription.
+    pub subscription: String,
+}
+
+fn handle_histogram() -> Histogram {
+    Histogram::new([
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
+    ])
+}
+
+/// All of ferry's metrics.
+pub struct Metrics {
+    registry: Registry,
+    /// Messages received.
+    pub received: Family<MessageLabels, Counter>,
+    /// Messages done (acked).
+    pub done: Family<MessageLabels, Counter>,
+    /// Messages returned for a retry (attempt counted).
+    pub retried: Family<MessageLabels, Counter>,
+    /// Messages moved to the error queue.
+    pub dead_lettered: Family<MessageLabels, Counter>,
+    /// Messages handed back without counting an attempt.
+    pub handed_back: Family<HandBackLabels, Counter>,
+    /// Messages published (fan-out and gateway).
+    pub published: Family<SubscriptionLabels, Counter>,
+    /// `Handle` calls running now.
+    pub in_flight: Family<MessageLabels, Gauge>,
+    /// `Handle` call durations.
+    pub handle_seconds: Family<MessageLabels, Histogram, fn() -> Histogram>,
+    /// Lease extensions.
+    pub lease_extensions: Family<SubscriptionLabels, Counter>,
+    /// Failed backend operations.
+    pub backend_errors: Family<SubscriptionLabels, Counter>,
+    /// 1 while the worker reports SERVING.
+    pub worker_serving: Gauge,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A registry with every metric registered (prefix `ferry_`).
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("ferry");
+        let m = Self {
+            received: Family::default(),
+            done: Family::default(),
+            retried: Family::default(),
+            dead_lettered: Family::default(),
+            handed_back: Family::default(),
+            published: Family::default(),
+            in_flight: Family::default(),
+            handle_seconds: Family::new_with_constructor(handle_histogram),
+            lease_extensions: Family::default(),
+            backend_errors: Family::default(),
+            worker_serving: Gauge::default(),
+            registry: Registry::default(),
+        };
+        registry.register("messages_received", "Messages received", m.received.clone());
+        registry.register(
+            "messages_done",
+            "Messages processed and acked",
+            m.done.clone(),
+        );
+        registry.register(
+            "messages_retried",
+            "Messages returned for a retry",
+            m.retried.clone(),
+        );
+        registry.register(
+            "messages_dead_lettered",
+            "Messages moved to the error queue",
+            m.dead_lettered.clone(),
+        );
+        registry.register(
+            "messages_handed_back",
+            "Messages handed back without counting an attempt",
+            m.handed_back.clone(),
+        );
+        registry.register(
+            "messages_published",
+            "Messages published",
+            m.published.clone(),
+        );
+        registry.register(
+            "messages_in_flight",
+            "Handle calls running",
+            m.in_flight.clone(),
+        );
+        registry.register(
+            "handle_duration_seconds",
+            "Duration of Handle calls",
+            m.handle_seconds.clone(),
+        );
+        registry.register(
+            "lease_extensions",
+            "Lease extensions",
+            m.lease_extensions.clone(),
+        );
+        registry.register(
+            "backend_errors",
+            "Failed backend operations",
+            m.backend_errors.clone(),
+        );
+        registry.register(
+            "worker_serving",
+            "1 while the worker reports SERVING",
+            m.worker_serving.clone(),
+        );
+        Self { registry, ..m }
+    }
+
+    /// The metrics in the Prometheus text format.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}

@@ -1,0 +1,74 @@
+//! Telemetry: every step is one small event struct ([`events`]) that writes one log record
+//! in the standard schema ([`record`]) and updates the Prometheus metrics ([`metrics`]) in
+//! one place. Records go to a [`sink::LogSink`]: JSON lines on stdout by default.
+
+pub mod events;
+pub mod metrics;
+pub mod record;
+pub mod sink;
+
+use std::sync::Arc;
+
+pub use metrics::Metrics;
+pub use record::{MessageContext, Record};
+pub use sink::LogSink;
+
+/// Something that happened: it fills one log record and counts itself.
+pub trait Event {
+    /// Writes the event's fields into `record` (action, outcome, level, message, …).
+    fn fill(&self, record: &mut Record);
+    /// Updates metrics.
+    fn count(&self, _metrics: &Metrics) {}
+    /// Whether the event is written to the log (some are only counted).
+    fn logged(&self) -> bool {
+        true
+    }
+}
+
+/// The handle through which everything in ferry emits events.
+#[derive(Clone)]
+pub struct Telemetry {
+    service: Arc<str>,
+    metrics: Arc<Metrics>,
+    sink: Arc<dyn LogSink>,
+}
+
+impl std::fmt::Debug for Telemetry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Telemetry")
+            .field("service", &self.service)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Telemetry {
+    /// Telemetry for the worker service `service`, writing to `sink`.
+    pub fn new(service: &str, sink: Arc<dyn LogSink>) -> Self {
+        Self {
+            service: service.into(),
+            metrics: Arc::new(Metrics::new()),
+            sink,
+        }
+    }
+
+    /// Logs and counts `event`.
+    pub fn emit(&self, event: impl Event) {
+        event.count(&self.metrics);
+        if !event.logged() {
+            return;
+        }
+        let mut record = Record::new(&self.service);
+        event.fill(&mut record);
+        self.sink.write(record.into_value());
+    }
+
+    /// The metrics registry.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Waits until every record emitted so far is written.
+    pub async fn flush(&self) {
+        self.sink.flush().await;
+    }
+}

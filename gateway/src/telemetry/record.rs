@@ -1,0 +1,115 @@
+//! [`Record`]: one log line in the standard schema. Elastic Common Schema names where ECS
+//! has one (`@timestamp`, `log.level`, `message`, `event.action`, `event.outcome`,
+//! `event.duration` in nanoseconds, `error.message`, `trace.id`, `service.name`), and
+//! `ferry.*` for the rest (`ferry.subscription`, `ferry.queue`, `ferry.message_id`,
+//! `ferry.attempt`, `ferry.realm`, …). Keys are flat dotted names, as ECS loggers write them.
+
+use std::time::{Duration, SystemTime};
+
+use serde_json::{Map, Value};
+
+/// The version written as `ferry.version`.
+pub const FERRY_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// One log record under construction.
+#[derive(Debug, Clone)]
+pub struct Record(Map<String, Value>);
+
+/// The message a record is about.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageContext {
+    /// The subscription.
+    pub subscription: String,
+    /// The queue.
+    pub queue: String,
+    /// The message id.
+    pub message_id: String,
+    /// The delivery attempt.
+    pub attempt: u32,
+    /// The realm; empty when none.
+    pub realm: String,
+    /// The W3C trace id (32 hex digits); empty when unknown.
+    pub trace_id: String,
+}
+
+fn timestamp(t: SystemTime) -> String {
+    time::OffsetDateTime::from(t)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+impl Record {
+    /// A record stamped now, for service `service`, at level info.
+    pub fn new(service: &str) -> Self {
+        let mut m = Map::new();
+        m.insert("@timestamp".into(), timestamp(SystemTime::now()).into());
+        m.insert("log.level".into(), "info".into());
+        m.insert("service.name".into(), service.into());
+        m.insert("ferry.version".into(), FERRY_VERSION.into());
+        Self(m)
+    }
+
+    /// Sets any field.
+    pub fn set(&mut self, key: &str, value: impl Into<Value>) -> &mut Self {
+        self.0.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// Sets `event.action`.
+    pub fn action(&mut self, action: &str) -> &mut Self {
+        self.set("event.action", action)
+    }
+
+    /// Sets `event.outcome` (`success`, `failure` or `unknown`).
+    pub fn outcome(&mut self, outcome: &str) -> &mut Self {
+        self.set("event.outcome", outcome)
+    }
+
+    /// Sets `log.level`.
+    pub fn level(&mut self, level: &str) -> &mut Self {
+        self.set("log.level", level)
+    }
+
+    /// Sets `message`.
+    pub fn message(&mut self, message: impl Into<String>) -> &mut Self {
+        self.set("message", message.into())
+    }
+
+    /// Sets `error.message`.
+    pub fn error(&mut self, error: impl Into<String>) -> &mut Self {
+        self.set("error.message", error.into())
+    }
+
+    /// Sets `event.duration` (nanoseconds, as ECS defines it).
+    pub fn duration(&mut self, d: Duration) -> &mut Self {
+        self.set(
+            "event.duration",
+            u64::try_from(d.as_nanos()).unwrap_or(u64::MAX),
+        )
+    }
+
+    /// Overrides `@timestamp`.
+    pub fn time(&mut self, t: SystemTime) -> &mut Self {
+        self.set("@timestamp", timestamp(t))
+    }
+
+    /// Writes the message context as `ferry.*` and `trace.id`.
+    pub fn context(&mut self, ctx: &MessageContext) -> &mut Self {
+        self.set("ferry.subscription", ctx.subscription.as_str());
+        self.set("ferry.queue", ctx.queue.as_str());
+        self.set("ferry.message_id", ctx.message_id.as_str());
+        self.set("ferry.attempt", ctx.attempt);
+        if !ctx.realm.is_empty() {
+            self.set("ferry.realm", ctx.realm.as_str());
+        }
+        if !ctx.trace_id.is_empty() {
+            self.set("trace.id", ctx.trace_id.as_str());
+        }
+        self
+    }
+
+    /// The finished JSON object.
+    pub fn into_value(self) -> Value {
+        Value::Object(self.0)
+    }
+}

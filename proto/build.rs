@@ -1,0 +1,19 @@
+//! Compiles `ferry/v1/*.proto` into tonic client and server code.
+//!
+//! Uses `protox` (a pure-Rust protobuf compiler) so that building needs no system `protoc`.
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let files = [
+        "ferry/v1/message.proto",
+        "ferry/v1/worker.proto",
+        "ferry/v1/gateway.proto",
+    ];
+    for file in files {
+        println!("cargo:rerun-if-changed={file}");
+    }
+    let descriptors = protox::compile(files, ["."])?;
+    tonic_prost_build::configure()
+        .bytes(".ferry.v1")
+        .compile_fds(descriptors)?;
+    Ok(())
+}
