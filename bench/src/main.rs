@@ -1,0 +1,106 @@
+//! `ferry-bench`: pushes N messages through the real `ferry` binary (release build) and a
+//! no-op `ferry-sdk` worker, then prints messages/s, the added latency from ferry's receive
+//! to the worker's `Handle` start (p50, p99), ferry's CPU seconds per 1000 messages and its
+//! peak RSS. Not a test: it prints figures (recorded in docs/PERFORMANCE.md).
+//!
+//! `cargo run --release -p ferry-bench -- --messages 20000 --backend embedded`
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod backends;
+mod measure;
+mod worker;
+
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+
+/// Command-line options.
+#[derive(Debug, Parser)]
+#[command(about = "Throughput benchmark for ferry")]
+struct Args {
+    /// Which backend to run through.
+    #[arg(long, default_value = "embedded")]
+    backend: String,
+    /// Messages to push.
+    #[arg(long, default_value_t = 20_000)]
+    messages: usize,
+    /// The subscription's max_in_flight.
+    #[arg(long, default_value_t = 64)]
+    max_in_flight: u32,
+    /// The subscription's batch_size.
+    #[arg(long, default_value_t = 10)]
+    batch: u32,
+    /// Payload size in bytes.
+    #[arg(long, default_value_t = 256)]
+    payload_bytes: usize,
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let backend = backends::open(&args.backend).await;
+    let worker = worker::NoopWorker::start().await;
+    println!(
+        "ferry-bench: backend={} messages={} max_in_flight={} batch={} payload={}B",
+        args.backend, args.messages, args.max_in_flight, args.batch, args.payload_bytes
+    );
+    println!("machine: {}", measure::machine());
+
+    let queue = format!("bench-{}", std::process::id());
+    let loaded = Instant::now();
+    backend
+        .load(&queue, args.messages, args.payload_bytes)
+        .await;
+    println!(
+        "loaded {} messages in {:.1?}",
+        args.messages,
+        loaded.elapsed()
+    );
+
+    let config = format!(
+        "service = \"bench\"\n[worker]\naddress = \"{}\"\n[gateway]\nenabled = false\n[admin]\nenabled = false\n{}\n\
+         [subscriptions.bench]\nqueue = \"{queue}\"\nmax_in_flight = {}\nbatch_size = {}\nreceive_wait = \"200ms\"\n",
+        worker.url(),
+        backend.config_toml(),
+        args.max_in_flight,
+        args.batch
+    );
+    let run = measure::FerryRun::start(&config, backend.features()).await;
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(1800);
+    while worker.calls() < args.messages {
+        assert!(
+            Instant::now() < deadline,
+            "not all messages were handled within 30 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let elapsed = started.elapsed();
+    let usage = run.usage();
+    let received = run.stop().await;
+    let latency = measure::latencies(&received, &worker.starts());
+
+    let n = args.messages as f64;
+    println!("\n== results ({})", args.backend);
+    println!(
+        "throughput:            {:.0} messages/s ({} in {:.2?})",
+        n / elapsed.as_secs_f64(),
+        args.messages,
+        elapsed
+    );
+    println!(
+        "added latency p50:     {:.2?} (ferry receive -> Handle start)",
+        latency.p50
+    );
+    println!("added latency p99:     {:.2?}", latency.p99);
+    println!(
+        "ferry CPU:             {:.3} s per 1000 messages ({:.2} s total)",
+        usage.cpu_seconds / n * 1000.0,
+        usage.cpu_seconds
+    );
+    println!(
+        "ferry peak RSS:        {:.1} MiB",
+        usage.peak_rss_kib as f64 / 1024.0
+    );
+    backend.finish(&queue).await;
+}

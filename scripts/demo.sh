@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The blast e-mail demo, end to end on the embedded queue (no cloud account, no service).
+#
+# Builds ferry and the two blast workers, starts one ferry sidecar per worker (both share
+# one SQLite queue file, as sidecars in two pods would share SQS), publishes a blast,
+# publishes it a second time to show that redelivery never mails a customer twice, and a
+# blast from a lapsed account to show a dead letter with its story. Progress is printed
+# until both queues are empty; then both sidecars drain and the script says where the
+# outbox, the activities and the logs are.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+run=.ferry/demo
+echo "== building ferry and the blast workers (first build takes a few minutes)"
+cargo build -q -p ferry -p ferry-blast
+rm -rf "$run" && mkdir -p "$run"
+export BLAST_DATA=examples/rust/blast/data/directory.json
+export BLAST_OUTBOX=$run/outbox.jsonl
+export BLAST_ACTIVITIES=$run/activities.jsonl
+ferry=target/debug/ferry
+lists=examples/rust/blast/demo/list-sender.toml
+customers=examples/rust/blast/demo/customer-sender.toml
+
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+"$ferry" run --config "$lists" -- target/debug/blast-list-sender >"$run/list-sender.log" 2>&1 &
+pids+=($!)
+"$ferry" run --config "$customers" -- target/debug/blast-customer-sender >"$run/customer-sender.log" 2>&1 &
+pids+=($!)
+
+# No need to wait for the workers: published messages wait durably in the queue, and each
+# sidecar starts pulling once its worker reports SERVING.
+echo "== publishing blast storm-2024-09 (13 customer ids, 3 duplicates) twice, and one from a lapsed account"
+"$ferry" publish --config "$lists" --queue BlastCustomerListSender --realm acct-harbor --file examples/rust/blast/data/blast.json >/dev/null
+"$ferry" publish --config "$lists" --queue BlastCustomerListSender --realm acct-harbor --file examples/rust/blast/data/blast.json >/dev/null
+"$ferry" publish --config "$lists" --queue BlastCustomerListSender --realm acct-lapsed --file examples/rust/blast/data/blast-lapsed-account.json >/dev/null
+
+pending() { # ready + in flight + delayed of the config's queue
+  "$ferry" queue stats --json --config "$1" | python3 -c 'import json,sys; s=json.loads(sys.stdin.readline()); print(s["ready"]+s["in_flight"]+s["delayed"])'
+}
+echo "== progress (queue: pending messages)"
+for _ in $(seq 1 600); do
+  l=$(pending "$lists"); c=$(pending "$customers")
+  sent=$( [ -f "$BLAST_OUTBOX" ] && wc -l <"$BLAST_OUTBOX" || echo 0 )
+  printf '   BlastCustomerListSender: %s   BlastCustomerSender: %s   mails sent: %s\n' "$l" "$c" "$sent"
+  [ "$l" = 0 ] && [ "$c" = 0 ] && break
+  sleep 0.5
+done
+
+echo "== draining both sidecars (SIGTERM)"
+cleanup
+pids=()
+
+echo
+echo "== outbox ($BLAST_OUTBOX): one mail per customer, none twice"
+python3 - "$BLAST_OUTBOX" <<'PY'
+import json, sys
+mails = [json.loads(l) for l in open(sys.argv[1])]
+for m in mails:
+    print(f"   {m.get('to', m.get('email', '?')):40} {m.get('subject', '')}")
+keys = [m.get("idempotency_key", m.get("key")) for m in mails]
+print(f"   {len(mails)} mails, {len(set(keys))} distinct idempotency keys")
+PY
+echo "== dead letters (the lapsed account's blast, with its story)"
+"$ferry" dlq list --config "$lists" | sed 's/^/   /'
+echo
+echo "Files: outbox $BLAST_OUTBOX, activities $BLAST_ACTIVITIES"
+echo "Logs (one JSON event per step, ECS fields): $run/list-sender.log, $run/customer-sender.log"
+echo "Follow one message: grep '\"ferry.message_id\":\"<id>\"' $run/*.log"

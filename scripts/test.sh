@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every test of the project.
+#
+# Starts each real server the tests need (scripts/servers/*.sh: ElasticMQ, the Pub/Sub
+# emulator, Elasticsearch, ...) on a free 127.0.0.1 port, exports where they listen, runs
+# the Rust workspace tests with every backend enabled and the Go example's tests, and
+# stops the servers when it exits, whatever happens.
+#
+# Each scripts/servers/NAME.sh implements:
+#   NAME.sh start   install if needed (pinned version, cached under .cache/), start on a
+#                   free port, wait until ready, print `export VAR=value` lines on stdout
+#   NAME.sh stop    stop what `start` started (idempotent)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+servers=()
+stop_servers() {
+  for s in "${servers[@]}"; do
+    "$root/scripts/servers/$s.sh" stop || true
+  done
+}
+trap stop_servers EXIT
+
+for script in scripts/servers/*.sh; do
+  [ -e "$script" ] || continue
+  name=$(basename "$script" .sh)
+  servers+=("$name")
+  echo "== starting $name" >&2
+  exports=$("$script" start)
+  eval "$exports"
+done
+
+echo "== cargo test (workspace, all features)" >&2
+cargo test --workspace --all-features --locked
+
+if [ -f examples/go/go.mod ]; then
+  echo "== go test (examples/go)" >&2
+  export FERRY_BIN="$root/target/debug/ferry"
+  (cd examples/go && go vet ./... && go test ./...)
+fi

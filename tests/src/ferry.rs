@@ -1,0 +1,318 @@
+//! Drives the real `ferry` binary: [`FerryBuilder`] writes a config (backend from the
+//! fixture, every port 0) and starts `ferry run`; [`FerryProcess`] collects the JSON events
+//! from its stdout and signals or kills it.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{ExitStatus, Output, Stdio},
+    sync::{Arc, Mutex, OnceLock},
+    time::Duration,
+};
+
+use serde_json::Value;
+use tokio::{
+    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
+    process::{Child, Command},
+};
+
+use crate::assert_eventually;
+
+/// The path of the `ferry` binary (every backend enabled), built once per test process.
+pub fn ferry_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+        escargot::CargoBuild::new()
+            .manifest_path(manifest)
+            .package("ferry")
+            .bin("ferry")
+            .all_features()
+            .run()
+            .expect("building the ferry binary")
+            .path()
+            .to_path_buf()
+    })
+    .clone()
+}
+
+/// One `[subscriptions.<name>]` table.
+#[derive(Debug, Clone)]
+pub struct Sub {
+    name: String,
+    lines: Vec<String>,
+}
+
+impl Sub {
+    /// A subscription with fast test defaults (short backoff, lease and waits).
+    pub fn new(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            lines: Vec::new(),
+        }
+        .set("backoff", "{ min = \"20ms\", max = \"200ms\" }")
+        .set("receive_wait", "\"200ms\"")
+        .set("realm_requeue_delay", "\"50ms\"")
+    }
+
+    /// Sets `key = value` (value in TOML syntax).
+    pub fn set(mut self, key: &str, value: &str) -> Self {
+        self.lines.retain(|l| !l.starts_with(&format!("{key} =")));
+        self.lines.push(format!("{key} = {value}"));
+        self
+    }
+
+    fn toml(&self) -> String {
+        format!("[subscriptions.{}]\n{}\n", self.name, self.lines.join("\n"))
+    }
+}
+
+/// Builds a ferry config and process.
+pub struct FerryBuilder {
+    backend_toml: String,
+    worker_url: String,
+    subs: Vec<Sub>,
+    extra: Vec<String>,
+    dir: Arc<tempfile::TempDir>,
+    command: Vec<String>,
+    raw: Option<String>,
+}
+
+impl FerryBuilder {
+    /// Ferry on the fixture's backend, calling the worker at `worker_url`.
+    pub fn new(backend_toml: String, worker_url: &str) -> Self {
+        Self {
+            backend_toml,
+            worker_url: worker_url.to_owned(),
+            subs: Vec::new(),
+            extra: Vec::new(),
+            dir: Arc::new(tempfile::tempdir().unwrap()),
+            command: Vec::new(),
+            raw: None,
+        }
+    }
+
+    /// A ferry that runs exactly `config` (e.g. the [`config`](Self::config) of an earlier
+    /// builder, to restart "the same" ferry).
+    pub fn from_config(config: String) -> Self {
+        Self {
+            raw: Some(config),
+            ..Self::new(String::new(), "")
+        }
+    }
+
+    /// Adds a subscription.
+    #[allow(clippy::should_implement_trait)]
+    pub fn sub(mut self, sub: Sub) -> Self {
+        self.subs.push(sub);
+        self
+    }
+
+    /// Adds raw TOML (for `[limits]`, `[shutdown]`, …).
+    pub fn toml(mut self, text: &str) -> Self {
+        self.extra.push(text.to_owned());
+        self
+    }
+
+    /// Runs `command` as the supervised worker (`ferry run -- command`).
+    pub fn worker_command(mut self, command: &[&str]) -> Self {
+        self.command = command.iter().map(|s| (*s).to_owned()).collect();
+        self
+    }
+
+    /// The config text.
+    pub fn config(&self) -> String {
+        if let Some(raw) = &self.raw {
+            return raw.clone();
+        }
+        let mut t = format!(
+            "service = \"conformance\"\n[worker]\naddress = \"{}\"\nhealth_interval = \"100ms\"\nstop_timeout = \"5s\"\n\
+             [gateway]\nlisten = \"127.0.0.1:0\"\n[admin]\nlisten = \"127.0.0.1:0\"\n{}\n",
+            self.worker_url, self.backend_toml
+        );
+        for e in &self.extra {
+            t.push_str(e);
+            t.push('\n');
+        }
+        for s in &self.subs {
+            t.push_str(&s.toml());
+        }
+        t
+    }
+
+    /// Writes the config and starts `ferry run`; returns once `ferry.started` is logged.
+    pub async fn spawn(self) -> FerryProcess {
+        let path = self.dir.path().join("ferry.toml");
+        std::fs::write(&path, self.config()).unwrap();
+        let mut cmd = Command::new(ferry_bin());
+        cmd.arg("run").arg("--config").arg(&path);
+        if !self.command.is_empty() {
+            cmd.arg("--").args(&self.command);
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let stdout = child.stdout.take().unwrap();
+        let sink = events.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                match serde_json::from_str::<Value>(&line) {
+                    Ok(v) => sink.lock().unwrap().push(v),
+                    Err(_) => eprintln!("[ferry stdout, not JSON] {line}"),
+                }
+            }
+        });
+        let mut stderr = child.stderr.take().unwrap();
+        let stderr_text = Arc::new(Mutex::new(String::new()));
+        let err_sink = stderr_text.clone();
+        tokio::spawn(async move {
+            let mut buf = String::new();
+            let _ = stderr.read_to_string(&mut buf).await;
+            err_sink.lock().unwrap().push_str(&buf);
+        });
+        let mut p = FerryProcess {
+            child,
+            events,
+            stderr: stderr_text,
+            config_path: path,
+            _dir: self.dir,
+        };
+        assert_eventually!(
+            p.started().is_some() || p.exited(),
+            "ferry did not start; stderr: {}",
+            p.stderr()
+        );
+        assert!(
+            p.started().is_some(),
+            "ferry exited at start; stderr: {}",
+            p.stderr()
+        );
+        p
+    }
+}
+
+/// A running `ferry run`.
+pub struct FerryProcess {
+    child: Child,
+    events: Arc<Mutex<Vec<Value>>>,
+    stderr: Arc<Mutex<String>>,
+    config_path: PathBuf,
+    _dir: Arc<tempfile::TempDir>,
+}
+
+impl FerryProcess {
+    fn started(&self) -> Option<Value> {
+        self.events_of("ferry.started").into_iter().next()
+    }
+
+    fn exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    /// What ferry wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// All events so far.
+    pub fn events(&self) -> Vec<Value> {
+        self.events.lock().unwrap().clone()
+    }
+
+    /// Events with `event.action == action`.
+    pub fn events_of(&self, action: &str) -> Vec<Value> {
+        self.events()
+            .into_iter()
+            .filter(|e| e["event.action"] == action)
+            .collect()
+    }
+
+    /// How many `action` events are about message `id`.
+    pub fn count_for(&self, action: &str, id: &str) -> usize {
+        self.events_of(action)
+            .iter()
+            .filter(|e| e["ferry.message_id"] == id)
+            .count()
+    }
+
+    /// The config file path (for CLI commands against the same config).
+    pub fn config_path(&self) -> &Path {
+        &self.config_path
+    }
+
+    /// The admin address.
+    pub fn admin_addr(&self) -> String {
+        self.started().unwrap()["ferry.admin.address"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The gateway API address (`http://...`).
+    pub fn gateway_url(&self) -> String {
+        format!(
+            "http://{}",
+            self.started().unwrap()["ferry.gateway.address"]
+                .as_str()
+                .unwrap()
+        )
+    }
+
+    /// GETs `path` on the admin endpoint: (status code, body).
+    pub async fn admin_get(&self, path: &str) -> (u16, String) {
+        let mut s = tokio::net::TcpStream::connect(self.admin_addr())
+            .await
+            .unwrap();
+        s.write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        let code = out
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = out
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
+        (code, body)
+    }
+
+    /// Sends a signal (SIGTERM, SIGKILL, …).
+    pub fn signal(&self, sig: nix::sys::signal::Signal) {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id().unwrap()).unwrap());
+        nix::sys::signal::kill(pid, sig).unwrap();
+    }
+
+    /// Waits for the process to exit.
+    pub async fn wait(&mut self) -> ExitStatus {
+        tokio::time::timeout(Duration::from_secs(60), self.child.wait())
+            .await
+            .expect("ferry did not exit")
+            .unwrap()
+    }
+
+    /// Runs a `ferry` CLI command against this process's config.
+    pub async fn cli(&self, args: &[&str]) -> Output {
+        run_cli(&self.config_path, args).await
+    }
+}
+
+/// Runs `ferry ARGS --config CONFIG`.
+pub async fn run_cli(config: &Path, args: &[&str]) -> Output {
+    Command::new(ferry_bin())
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .await
+        .unwrap()
+}
