@@ -228,3 +228,31 @@ async fn run_supervises_the_worker_process() {
         "not restarted during shutdown"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_worker_ferry_says_so_and_is_not_ready() {
+    let f = Embedded::new().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let ferry = FerryBuilder::new(f.backend_toml(), &format!("http://127.0.0.1:{port}"))
+        .sub(Sub::new("s"))
+        .spawn()
+        .await;
+    assert_eventually!(
+        ferry
+            .events_of("worker.health")
+            .iter()
+            .any(|e| e["ferry.worker.serving"] == false),
+        "the first health result is logged even though it is not a change"
+    );
+    let (code, body) = ferry.admin_get("/readyz").await;
+    assert_eq!((code, body.as_str()), (503, "worker not serving\n"));
+    assert_eq!(
+        ferry.admin_get("/healthz").await.0,
+        200,
+        "ferry itself is alive"
+    );
+}

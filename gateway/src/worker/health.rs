@@ -21,7 +21,8 @@ pub struct HealthWatch {
     tx: Arc<watch::Sender<bool>>,
     client: HealthClient<Channel>,
     telemetry: Telemetry,
-    checking: Arc<Mutex<()>>,
+    /// Held while a check runs; `true` once the first result has been reported.
+    checking: Arc<Mutex<bool>>,
 }
 
 impl HealthWatch {
@@ -32,7 +33,7 @@ impl HealthWatch {
             tx: Arc::new(tx),
             client: HealthClient::new(channel),
             telemetry,
-            checking: Arc::new(Mutex::new(())),
+            checking: Arc::new(Mutex::new(false)),
         }
     }
 
@@ -48,13 +49,15 @@ impl HealthWatch {
     }
 
     /// Checks now, updates the shared state, and returns whether the worker is serving.
+    /// The first result and every change are logged as `worker.health` events.
     pub async fn check_now(&self) -> bool {
-        let _one_at_a_time = self.checking.lock().await;
+        let mut reported = self.checking.lock().await;
         let (serving, detail) = self.probe().await;
         let changed = self
             .tx
             .send_if_modified(|s| std::mem::replace(s, serving) != serving);
-        if changed {
+        let first = !std::mem::replace(&mut *reported, true);
+        if changed || first {
             self.telemetry.emit(events::WorkerHealth {
                 serving,
                 detail: &detail,
