@@ -23,7 +23,7 @@ use ferry_proto::v1::{
     worker_service_server::{WorkerService, WorkerServiceServer},
 };
 use ferry_sdk::{Level, Message, Outgoing, Reply};
-use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tokio::{net::TcpListener, task::JoinHandle};
 
 /// One call the worker received.
 #[derive(Debug, Clone)]
@@ -143,37 +143,51 @@ async fn behave(rec: Recorder, msg: Message) -> Reply {
     )
 }
 
-/// A running SDK test worker.
+/// A running SDK test worker. Ferry reaches it through a TCP proxy owned by the test, so
+/// that [`crash`](Self::crash) looks to ferry exactly like a dead worker process: every
+/// connection is cut and new ones are refused, while the handlers already running finish
+/// into the void.
 pub struct TestWorker {
     addr: SocketAddr,
     recorder: Recorder,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    proxy: Option<JoinHandle<()>>,
+    server: JoinHandle<()>,
+    upstream: SocketAddr,
+}
+
+/// Relays every connection accepted on `listener` to `upstream` until aborted; aborting
+/// drops the listener and every relayed socket.
+async fn relay(listener: TcpListener, upstream: SocketAddr) {
+    let mut connections = tokio::task::JoinSet::new();
+    while let Ok((mut inbound, _)) = listener.accept().await {
+        connections.spawn(async move {
+            if let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await {
+                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+            }
+        });
+    }
 }
 
 impl TestWorker {
     /// Starts on a free port.
     pub async fn start() -> Self {
-        Self::start_on("127.0.0.1:0".parse().unwrap(), Recorder::default()).await
-    }
-
-    async fn start_on(addr: SocketAddr, recorder: Recorder) -> Self {
-        let listener = TcpListener::bind(addr).await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = oneshot::channel();
+        let recorder = Recorder::default();
+        let inner = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let upstream = inner.local_addr().unwrap();
         let rec = recorder.clone();
         let handler = move |msg: Message| behave(rec.clone(), msg);
-        let task = tokio::spawn(async move {
-            let _ = ferry_sdk::serve_on(listener, handler, async {
-                rx.await.ok();
-            })
-            .await;
+        let server = tokio::spawn(async move {
+            let _ = ferry_sdk::serve_on(inner, handler, std::future::pending()).await;
         });
+        let front = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = front.local_addr().unwrap();
+        let proxy = Some(tokio::spawn(relay(front, upstream)));
         Self {
             addr,
             recorder,
-            stop: Some(tx),
-            task: Some(task),
+            proxy,
+            server,
+            upstream,
         }
     }
 
@@ -187,7 +201,7 @@ impl TestWorker {
         self.recorder.0.lock().unwrap().calls.clone()
     }
 
-    /// Calls of message ids that started `payload`-matching messages, in order.
+    /// Calls of messages with this payload, in order.
     pub fn calls_for(&self, payload: &str) -> Vec<Call> {
         self.calls()
             .into_iter()
@@ -200,38 +214,28 @@ impl TestWorker {
         self.calls().iter().filter(|c| c.finished.is_some()).count()
     }
 
-    /// Kills the worker abruptly (in-flight calls see a broken connection), as a crash would.
+    /// The worker "dies": connections are cut and new ones refused.
     pub async fn crash(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-            let _ = task.await;
-        }
-        self.stop = None;
-    }
-
-    /// Stops gracefully: reports NOT_SERVING, finishes in-flight calls.
-    pub async fn stop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
+        if let Some(proxy) = self.proxy.take() {
+            proxy.abort();
+            let _ = proxy.await;
         }
     }
 
-    /// Starts again on the same port, keeping the call record.
+    /// The worker "comes back" on the same address.
     pub async fn restart(&mut self) {
         self.crash().await;
-        let again = Self::start_on(self.addr, self.recorder.clone()).await;
-        *self = again;
+        let front = TcpListener::bind(self.addr).await.unwrap();
+        self.proxy = Some(tokio::spawn(relay(front, self.upstream)));
     }
 }
 
 impl Drop for TestWorker {
     fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
+        if let Some(proxy) = self.proxy.take() {
+            proxy.abort();
         }
+        self.server.abort();
     }
 }
 
