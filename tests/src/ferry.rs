@@ -74,6 +74,7 @@ pub struct FerryBuilder {
     extra: Vec<String>,
     dir: Arc<tempfile::TempDir>,
     command: Vec<String>,
+    env: Vec<(String, String)>,
     raw: Option<String>,
 }
 
@@ -87,6 +88,7 @@ impl FerryBuilder {
             extra: Vec::new(),
             dir: Arc::new(tempfile::tempdir().unwrap()),
             command: Vec::new(),
+            env: Vec::new(),
             raw: None,
         }
     }
@@ -119,6 +121,12 @@ impl FerryBuilder {
         self
     }
 
+    /// Sets an environment variable for ferry (and so for its child worker).
+    pub fn env(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.env.push((key.to_owned(), value.into()));
+        self
+    }
+
     /// The config text.
     pub fn config(&self) -> String {
         if let Some(raw) = &self.raw {
@@ -144,7 +152,10 @@ impl FerryBuilder {
         let path = self.dir.path().join("ferry.toml");
         std::fs::write(&path, self.config()).unwrap();
         let mut cmd = Command::new(ferry_bin());
-        cmd.arg("run").arg("--config").arg(&path);
+        cmd.arg("run")
+            .arg("--config")
+            .arg(&path)
+            .envs(self.env.iter().cloned());
         if !self.command.is_empty() {
             cmd.arg("--").args(&self.command);
         }
