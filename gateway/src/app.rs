@@ -20,14 +20,29 @@ use crate::{
     gateway_api::GatewayApi,
     retry::Backoff,
     shutdown::{self, Shutdown},
-    telemetry::{Telemetry, events, sink::StdoutSink},
+    telemetry::{LogSink, Metrics, Origin, Telemetry, events, sink::StdoutSink},
     worker::{HealthWatch, Supervisor, WorkerClient},
 };
 
 /// Runs ferry until a shutdown signal, then drains. `worker_command` (may be empty) is
 /// started and supervised as the worker.
 pub async fn run(config: FerryConfig, worker_command: Vec<String>) -> anyhow::Result<()> {
-    let telemetry = Telemetry::new(&config.service, Arc::new(StdoutSink::new()));
+    let origin = Origin::new(&config.service, config.service_version.as_deref());
+    let metrics = Arc::new(Metrics::new());
+    let sink: Arc<dyn LogSink> = match &config.logs.elasticsearch {
+        #[cfg(feature = "elasticsearch")]
+        Some(es) => Arc::new(
+            crate::telemetry::elasticsearch::ElasticsearchSink::start(
+                es,
+                origin.clone(),
+                metrics.clone(),
+                config.logs.to_stdout(),
+            )
+            .map_err(anyhow::Error::msg)?,
+        ),
+        _ => Arc::new(StdoutSink::new()),
+    };
+    let telemetry = Telemetry::with(origin, metrics, sink);
     run_with(config, worker_command, telemetry, shutdown::signal()).await
 }
 
@@ -41,6 +56,15 @@ pub async fn run_with(
     let backend = backend::open(&config.backend)
         .await
         .context("opening the queue backend")?;
+    if let Some(preflight) = backend.preflight() {
+        let warnings = preflight
+            .preflight(&config)
+            .await
+            .context("checking the queues")?;
+        for warning in warnings {
+            eprintln!("ferry: warning: {warning}");
+        }
+    }
     let worker = WorkerClient::connect_lazy(&config.worker.address).map_err(anyhow::Error::msg)?;
     let health = HealthWatch::new(worker.channel(), telemetry.clone());
     let shutdown = Shutdown::default();

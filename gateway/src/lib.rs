@@ -17,6 +17,7 @@ pub mod app;
 pub mod backend;
 pub mod cli;
 pub mod config;
+pub mod conformance;
 pub mod dispatch;
 pub mod gateway_api;
 pub mod message;

@@ -11,10 +11,14 @@ mod types;
 
 #[cfg(feature = "embedded")]
 pub mod embedded;
+#[cfg(feature = "pubsub")]
+pub mod pubsub;
+#[cfg(feature = "sqs")]
+pub mod sqs;
 
 pub use error::BackendError;
 pub use story::{DeadLetterStory, STORY_PREFIX, strip_story};
-pub use traits::{Backend, DeadLetterAdmin, QueueStats};
+pub use traits::{Backend, DeadLetterAdmin, Preflight, QueueDiscovery, QueueStats};
 pub use types::{DeadLetter, Failure, NewMessage, Receipt, Received, Stats};
 
 use crate::config::BackendConfig;
@@ -25,5 +29,9 @@ pub async fn open(config: &BackendConfig) -> Result<std::sync::Arc<dyn Backend>,
         BackendConfig::Embedded(c) => Ok(std::sync::Arc::new(
             embedded::EmbeddedBackend::open(c).await?,
         )),
+        #[cfg(feature = "sqs")]
+        BackendConfig::Sqs(c) => Ok(std::sync::Arc::new(sqs::SqsBackend::open(c).await?)),
+        #[cfg(feature = "pubsub")]
+        BackendConfig::Pubsub(c) => Ok(std::sync::Arc::new(pubsub::PubsubBackend::open(c).await?)),
     }
 }

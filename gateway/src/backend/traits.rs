@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use super::{
     BackendError, DeadLetter, DeadLetterStory, Failure, NewMessage, Receipt, Received, Stats,
 };
+use crate::config::FerryConfig;
 
 /// A queue backend. All methods are safe to call concurrently.
 #[async_trait]
@@ -70,6 +71,21 @@ pub trait Backend: Send + Sync + 'static {
     fn stats(&self) -> Option<&dyn QueueStats> {
         None
     }
+
+    /// The preflight capability (checks against the live backend), if the backend has it.
+    fn preflight(&self) -> Option<&dyn Preflight> {
+        None
+    }
+
+    /// Queue discovery by name prefix (partitioned subscriptions), if the backend has it.
+    fn discovery(&self) -> Option<&dyn QueueDiscovery> {
+        None
+    }
+
+    /// Called when this process stops receiving from `queue` (its subscription's pollers
+    /// ended at shutdown). A backend that receives ahead of demand (Pub/Sub's streaming
+    /// pull) hands back what it holds, uncounted. The default does nothing.
+    async fn stop_receiving(&self, _queue: &str) {}
 }
 
 /// Reading and redriving an error queue.
@@ -94,4 +110,20 @@ pub trait DeadLetterAdmin: Send + Sync {
 pub trait QueueStats: Send + Sync {
     /// Counts for `queue`, with `dead` counted in `error_queue`.
     async fn stats(&self, queue: &str, error_queue: &str) -> Result<Stats, BackendError>;
+}
+
+/// Checks against the live backend that a config can work (run by `ferry run` before it
+/// starts and by `ferry check`).
+#[async_trait]
+pub trait Preflight: Send + Sync {
+    /// `Err` names what makes `config` unusable (a queue that does not exist or cannot be
+    /// used); `Ok` holds warnings about what works but probably not as intended.
+    async fn preflight(&self, config: &FerryConfig) -> Result<Vec<String>, BackendError>;
+}
+
+/// Listing queues by name prefix.
+#[async_trait]
+pub trait QueueDiscovery: Send + Sync {
+    /// The names of the queues whose name starts with `prefix`, sorted.
+    async fn queues_with_prefix(&self, prefix: &str) -> Result<Vec<String>, BackendError>;
 }

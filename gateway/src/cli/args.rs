@@ -41,6 +41,11 @@ pub enum Command {
     /// Queue statistics.
     #[command(subcommand)]
     Queue(QueueCommand),
+    /// Read the log events in Elasticsearch (a message's story, filters, -f); `logs setup`
+    /// installs the index templates.
+    Logs(super::logs::LogsArgs),
+    /// Check a running worker against the conformance vectors (one PASS/FAIL line each).
+    Conformance(crate::conformance::ConformanceArgs),
 }
 
 /// `ferry publish`.

@@ -1,9 +1,12 @@
-//! The `ferry` command line: `run`, `check`, `publish`, `dlq list|redrive`, `queue stats`.
+//! The `ferry` command line: `run`, `check`, `publish`, `dlq list|redrive`, `queue stats`,
+//! `logs`.
 //!
 //! Exit codes: 0 success, 1 runtime failure, 64 bad config or arguments (`EX_USAGE`).
 
 mod admin_cmds;
 mod args;
+mod check;
+mod logs;
 mod publish;
 
 use std::{path::Path, process::ExitCode};
@@ -67,15 +70,21 @@ async fn dispatch(cli: Cli) -> ExitCode {
                 .map_err(|e| CliError::failure(format!("{e:#}"))),
             Err(e) => Err(e),
         },
-        Command::Check => load_config(&cli.config).and_then(|cfg| {
+        Command::Check => match load_config(&cli.config).and_then(|cfg| {
             let text =
                 toml::to_string_pretty(&cfg).map_err(|e| CliError::failure(e.to_string()))?;
             println!(
                 "# {}: valid. Effective config (defaults and FERRY_* overrides applied):\n{text}",
                 cli.config.display()
             );
-            Ok(())
-        }),
+            Ok(cfg)
+        }) {
+            Ok(cfg) => {
+                check::preflight_warnings(&cfg).await;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        },
         Command::Publish(args) => match load_config(&cli.config) {
             Ok(cfg) => publish::run(&cfg, args).await,
             Err(e) => Err(e),
@@ -88,6 +97,18 @@ async fn dispatch(cli: Cli) -> ExitCode {
             Ok(cfg) => admin_cmds::queue(&cfg, cmd).await,
             Err(e) => Err(e),
         },
+        Command::Logs(args) => match load_config(&cli.config) {
+            Ok(cfg) => logs::run(&cfg, args).await,
+            Err(e) => Err(e),
+        },
+        Command::Conformance(args) => {
+            crate::conformance::run_command(args)
+                .await
+                .map_err(|e| match e {
+                    crate::conformance::ConformanceError::Usage(m) => CliError::usage(m),
+                    failed => CliError::failure(failed.to_string()),
+                })
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -14,8 +14,22 @@ use super::{model::FerryConfig, validate::validate};
 /// The exit code for a bad config (`EX_USAGE` from sysexits.h).
 pub const EXIT_CONFIG: u8 = 64;
 
-/// Environment variables with the `FERRY_` prefix that are not config overrides.
-const NOT_OVERRIDES: [&str; 4] = ["config", "worker_addr", "gateway_addr", "log"];
+/// The top-level keys of `ferry.toml`. Only `FERRY_*` variables whose first segment is one
+/// of these are overrides; others (`FERRY_CONFIG`, `FERRY_WORKER_ADDR` given to a child
+/// worker, `FERRY_TEST_*`, a tool's `FERRY_BIN`) are not config and are left alone. A
+/// misspelt key *inside* a section is still refused (`FERRY_WORKER__ADRESS`).
+pub(super) const TOP_LEVEL_KEYS: [&str; 10] = [
+    "service",
+    "service_version",
+    "worker",
+    "gateway",
+    "admin",
+    "backend",
+    "limits",
+    "shutdown",
+    "logs",
+    "subscriptions",
+];
 
 /// One or more problems with a config, each naming where and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,7 +93,13 @@ pub fn load_str(source: &str, text: &str) -> Result<FerryConfig, ConfigError> {
 }
 
 fn env() -> Env {
-    Env::prefixed("FERRY_").split("__").ignore(&NOT_OVERRIDES)
+    Env::prefixed("FERRY_")
+        .filter(|key| {
+            let key = key.as_str().to_ascii_lowercase();
+            let first = key.split("__").next().unwrap_or_default();
+            TOP_LEVEL_KEYS.contains(&first)
+        })
+        .split("__")
 }
 
 fn load_with(source: &str, figment: Figment) -> Result<FerryConfig, ConfigError> {

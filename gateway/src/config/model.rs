@@ -15,6 +15,10 @@ pub struct FerryConfig {
     /// The worker's service name, written as `service.name` on every log event.
     #[serde(default = "default_service")]
     pub service: String,
+    /// The worker's version, written as `service.version` on every log event ("unknown"
+    /// when absent; `FERRY_SERVICE_VERSION` sets it from the environment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_version: Option<String>,
     /// How to reach the worker.
     #[serde(default)]
     pub worker: WorkerConfig,
@@ -33,6 +37,9 @@ pub struct FerryConfig {
     /// Draining on SIGTERM / SIGINT.
     #[serde(default)]
     pub shutdown: ShutdownConfig,
+    /// Where log events go (`[logs]`, `[logs.elasticsearch]`); stdout when absent.
+    #[serde(default)]
+    pub logs: crate::telemetry::elasticsearch::LogsConfig,
     /// The subscriptions, by name (`[subscriptions.<name>]`). At least one is required.
     #[serde(default)]
     pub subscriptions: BTreeMap<String, SubscriptionConfig>,
@@ -141,6 +148,12 @@ impl Default for AdminConfig {
 pub enum BackendConfig {
     /// The embedded durable queue in a local SQLite file.
     Embedded(EmbeddedConfig),
+    /// Amazon SQS (or ElasticMQ, LocalStack).
+    #[cfg(feature = "sqs")]
+    Sqs(crate::backend::sqs::SqsConfig),
+    /// Google Cloud Pub/Sub (or its emulator).
+    #[cfg(feature = "pubsub")]
+    Pubsub(crate::backend::pubsub::PubsubConfig),
 }
 
 impl Default for BackendConfig {

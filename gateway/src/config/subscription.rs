@@ -55,6 +55,17 @@ pub struct SubscriptionConfig {
     /// How long one receive waits for messages when the queue is empty.
     #[serde(default = "default_receive_wait", with = "humantime_serde")]
     pub receive_wait: Duration,
+    /// How many receive loops run at once for this subscription (they share its limits).
+    #[serde(default = "default_pollers")]
+    pub pollers: u32,
+    /// A partitioned subscription: consume every queue whose name starts with this prefix
+    /// (one queue per realm; the realm is the rest of the name), instead of `queue`.
+    /// Needs a backend that can list queues (sqs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_prefix: Option<String>,
+    /// How often a partitioned subscription looks for new queues.
+    #[serde(default = "default_discovery_interval", with = "humantime_serde")]
+    pub discovery_interval: Duration,
 }
 
 fn default_max_in_flight() -> u32 {
@@ -93,6 +104,14 @@ fn default_receive_wait() -> Duration {
     Duration::from_secs(1)
 }
 
+fn default_pollers() -> u32 {
+    1
+}
+
+fn default_discovery_interval() -> Duration {
+    Duration::from_secs(60)
+}
+
 impl Default for SubscriptionConfig {
     fn default() -> Self {
         Self {
@@ -110,6 +129,9 @@ impl Default for SubscriptionConfig {
             max_attempts: default_max_attempts(),
             backoff: Backoff::default(),
             receive_wait: default_receive_wait(),
+            pollers: default_pollers(),
+            queue_prefix: None,
+            discovery_interval: default_discovery_interval(),
         }
     }
 }

@@ -112,3 +112,46 @@ fn toml_syntax_error_names_the_file() {
     let e = problem("[subscriptions.a\n");
     assert!(e.starts_with("bad.toml"), "{e}");
 }
+
+#[test]
+fn top_level_key_list_matches_the_model() {
+    let mut cfg = load_str("t.toml", MINIMAL).unwrap();
+    cfg.service_version = Some("1".into());
+    let value = toml::Value::try_from(&cfg).unwrap();
+    let mut keys: Vec<&str> = value
+        .as_table()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    let mut expected = super::load::TOP_LEVEL_KEYS.to_vec();
+    expected.sort_unstable();
+    assert_eq!(
+        keys, expected,
+        "update TOP_LEVEL_KEYS when FerryConfig gains a field"
+    );
+}
+
+#[test]
+#[allow(clippy::result_large_err)] // figment::Jail's closure returns figment's error type
+fn unrelated_ferry_variables_are_not_overrides() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ferry.toml");
+    std::fs::write(&path, MINIMAL).unwrap();
+    // Figment's Jail isolates the environment for this closure.
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("FERRY_BIN", "/usr/bin/ferry");
+        jail.set_env("FERRY_TEST_SQS_ENDPOINT", "http://127.0.0.1:1");
+        jail.set_env("FERRY_WORKER__HEALTH_INTERVAL", "3s");
+        let cfg = load(&path).map_err(|e| e.to_string())?;
+        assert_eq!(cfg.worker.health_interval, Duration::from_secs(3));
+        jail.set_env("FERRY_WORKER__ADRESS", "http://x:1");
+        let err = load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("environment (FERRY_*): worker.adress"),
+            "{err}"
+        );
+        Ok(())
+    });
+}

@@ -70,6 +70,46 @@ pub(super) fn validate(config: &FerryConfig) -> Vec<(String, String)> {
                 );
             }
         }
+        #[cfg(feature = "sqs")]
+        BackendConfig::Sqs(c) => {
+            for (key, reason) in c.problems() {
+                bad(format!("backend.sqs.{key}"), reason);
+            }
+        }
+        #[cfg(feature = "pubsub")]
+        BackendConfig::Pubsub(c) => {
+            for (key, reason) in c.problems() {
+                bad(format!("backend.pubsub.{key}"), reason);
+            }
+            for (name, sub) in &config.subscriptions {
+                for (field, id) in [
+                    ("queue", sub.queue_name(name)),
+                    ("error_queue", sub.error_queue_name(name)),
+                ] {
+                    if !crate::backend::pubsub::is_valid_resource_id(&id) {
+                        bad(
+                            format!("subscriptions.{name}.{field}"),
+                            format!(
+                                "`{id}` is not a Pub/Sub id (3-255 characters, starting with a letter, not with `goog`)"
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // SQS also takes queue URLs; a backend that can list queues supports `queue_prefix`.
+    #[cfg(feature = "sqs")]
+    let sqs = matches!(config.backend, BackendConfig::Sqs(_));
+    #[cfg(not(feature = "sqs"))]
+    let sqs = false;
+    for (key, reason) in config.logs.problems() {
+        bad(key, reason);
+    }
+    if let Some(version) = &config.service_version
+        && (version.is_empty() || version.len() > 128)
+    {
+        bad("service_version".into(), "must be 1-128 characters".into());
     }
     if config.subscriptions.is_empty() {
         bad(
@@ -89,7 +129,8 @@ pub(super) fn validate(config: &FerryConfig) -> Vec<(String, String)> {
             ("queue", sub.queue_name(name)),
             ("error_queue", sub.error_queue_name(name)),
         ] {
-            if !is_valid_queue_name(&queue) {
+            let url = queue.starts_with("https://") || queue.starts_with("http://");
+            if !(is_valid_queue_name(&queue) || sqs && url) {
                 bad(
                     key(field),
                     format!(
@@ -106,6 +147,43 @@ pub(super) fn validate(config: &FerryConfig) -> Vec<(String, String)> {
         }
         if sub.batch_size == 0 {
             bad(key("batch_size"), "must be at least 1".into());
+        }
+        if sub.pollers == 0 || sub.pollers > sub.max_in_flight.max(1) {
+            bad(
+                key("pollers"),
+                format!("{} must be between 1 and max_in_flight", sub.pollers),
+            );
+        }
+        if let Some(prefix) = &sub.queue_prefix {
+            if sub.queue.is_some() {
+                bad(
+                    key("queue_prefix"),
+                    "set either queue or queue_prefix, not both".into(),
+                );
+            }
+            if prefix.is_empty()
+                || prefix.len() > 79
+                || !prefix
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
+                bad(
+                    key("queue_prefix"),
+                    format!("`{prefix}` must be 1-79 letters, digits, '_' or '-'"),
+                );
+            }
+            if !sqs {
+                bad(
+                    key("queue_prefix"),
+                    "needs a backend that can list queues ([backend.sqs])".into(),
+                );
+            }
+            if sub.discovery_interval.is_zero() {
+                bad(
+                    key("discovery_interval"),
+                    "must be greater than zero".into(),
+                );
+            }
         }
         if let Some(per_realm) = sub.max_in_flight_per_realm {
             if per_realm == 0 {

@@ -95,6 +95,19 @@ impl Admission {
         slots
     }
 
+    /// How many more deliveries `realm` may start now; `None` when there is no per-realm
+    /// limit.
+    pub fn realm_room(&self, realm: &str) -> Option<usize> {
+        let max = self.per_realm?;
+        let running = self
+            .realms
+            .lock()
+            .ok()
+            .and_then(|r| r.get(realm).copied())
+            .unwrap_or(0);
+        Some(usize::try_from(max.saturating_sub(running)).unwrap_or(0))
+    }
+
     /// A place for `realm`, or `None` when the realm is at its limit.
     pub fn admit_realm(&self, realm: &str) -> Option<RealmGuard> {
         let mut realms = self.realms.lock().ok()?;

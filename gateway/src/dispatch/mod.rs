@@ -5,6 +5,7 @@
 mod admission;
 mod context;
 mod delivery;
+mod partitions;
 mod poller;
 mod settle;
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::{
     SubscriptionContext,
     delivery::{context_of, deliver},
+    partitions::Source,
     settle::Settler,
 };
 use crate::{
@@ -16,9 +17,17 @@ use crate::{
     telemetry::events,
 };
 
-/// Runs the subscription until shutdown begins; deliveries it started keep running on the
-/// shutdown tracker.
+/// Runs the subscription until shutdown begins (its `pollers` receive loops share its
+/// limits); deliveries it started keep running on the shutdown tracker.
 pub async fn run_subscription(sub: SubscriptionContext) {
+    let pollers = (0..sub.config.pollers.max(1)).map(|i| poll(sub.clone(), i as usize));
+    futures::future::join_all(pollers).await;
+    sub.backend.stop_receiving(&sub.queue).await;
+}
+
+/// One receive loop of the subscription.
+async fn poll(sub: SubscriptionContext, index: usize) {
+    let mut source = Source::new(&sub, index);
     let stopping = sub.shutdown.stopping.clone();
     let receive_backoff =
         Backoff::new(Duration::from_millis(100), Duration::from_secs(5)).unwrap_or_default();
@@ -35,16 +44,7 @@ pub async fn run_subscription(sub: SubscriptionContext) {
         if stopping.is_cancelled() {
             return;
         }
-        let batch = match sub
-            .backend
-            .receive(
-                &sub.queue,
-                slots.len(),
-                sub.config.lease,
-                sub.config.receive_wait,
-            )
-            .await
-        {
+        let batch = match source.receive(&sub, slots.len()).await {
             Ok(batch) => {
                 receive_failures = 0;
                 batch
@@ -72,7 +72,9 @@ pub async fn run_subscription(sub: SubscriptionContext) {
                 spawn_hand_back(&sub, msg, "shutdown", Duration::ZERO);
                 continue;
             }
-            match inspect(&msg, &sub.config.realm_attribute, &sub.limits) {
+            match inspect(&msg, &sub.config.realm_attribute, &sub.limits)
+                .map(|i| source.assign_realm(&msg, i))
+            {
                 Err(reason) => {
                     let s = sub.clone();
                     sub.shutdown.tracker.spawn(async move {

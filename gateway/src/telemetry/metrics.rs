@@ -63,6 +63,27 @@ pub struct Metrics {
     pub backend_errors: Family<SubscriptionLabels, Counter>,
     /// 1 while the worker reports SERVING.
     pub worker_serving: Gauge,
+    /// Log sink (Elasticsearch) figures.
+    pub logs: LogSinkMetrics,
+}
+
+/// The Elasticsearch log sink's metrics (all zero with the stdout sink).
+#[derive(Debug, Default)]
+pub struct LogSinkMetrics {
+    /// Log events Elasticsearch has (a replayed duplicate it refused as existing included).
+    pub shipped: Counter,
+    /// Bytes of bulk request bodies Elasticsearch answered.
+    pub bytes_shipped: Counter,
+    /// Log events Elasticsearch refused (written to the reject file).
+    pub rejected: Counter,
+    /// Log events dropped from the spool because it was over its budget.
+    pub dropped: Counter,
+    /// Bulk or setup requests that failed and are retried.
+    pub request_failures: Counter,
+    /// Log events in the spool that Elasticsearch has not confirmed.
+    pub spool_events: Gauge,
+    /// Bytes of the spool's files.
+    pub spool_bytes: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -93,6 +114,7 @@ impl Metrics {
             lease_extensions: Family::default(),
             backend_errors: Family::default(),
             worker_serving: Gauge::default(),
+            logs: LogSinkMetrics::default(),
             registry: Registry::default(),
         };
         registry.register("messages_received", "Messages received", m.received.clone());
@@ -145,6 +167,42 @@ impl Metrics {
             "worker_serving",
             "1 while the worker reports SERVING",
             m.worker_serving.clone(),
+        );
+        let l = &m.logs;
+        registry.register(
+            "log_events_shipped",
+            "Log events stored by Elasticsearch",
+            l.shipped.clone(),
+        );
+        registry.register(
+            "log_bytes_shipped",
+            "Bytes of bulk request bodies answered by Elasticsearch",
+            l.bytes_shipped.clone(),
+        );
+        registry.register(
+            "log_events_rejected",
+            "Log events refused by Elasticsearch (see the reject file)",
+            l.rejected.clone(),
+        );
+        registry.register(
+            "log_events_dropped",
+            "Log events dropped from the spool over its budget",
+            l.dropped.clone(),
+        );
+        registry.register(
+            "log_request_failures",
+            "Failed requests to Elasticsearch (retried)",
+            l.request_failures.clone(),
+        );
+        registry.register(
+            "log_spool_events",
+            "Log events in the spool not yet confirmed by Elasticsearch",
+            l.spool_events.clone(),
+        );
+        registry.register(
+            "log_spool_bytes",
+            "Bytes of the log spool's files",
+            l.spool_bytes.clone(),
         );
         Self { registry, ..m }
     }

@@ -1,7 +1,9 @@
 //! Telemetry: every step is one small event struct ([`events`]) that writes one log record
 //! in the standard schema ([`record`]) and updates the Prometheus metrics ([`metrics`]) in
-//! one place. Records go to a [`sink::LogSink`]: JSON lines on stdout by default.
+//! one place. Records go to a [`sink::LogSink`]: JSON lines on stdout by default, or
+//! Elasticsearch through a disk spool ([`elasticsearch`]).
 
+pub mod elasticsearch;
 pub mod events;
 pub mod metrics;
 pub mod record;
@@ -10,7 +12,7 @@ pub mod sink;
 use std::sync::Arc;
 
 pub use metrics::Metrics;
-pub use record::{MessageContext, Record};
+pub use record::{MessageContext, Origin, Record};
 pub use sink::LogSink;
 
 /// Something that happened: it fills one log record and counts itself.
@@ -28,7 +30,7 @@ pub trait Event {
 /// The handle through which everything in ferry emits events.
 #[derive(Clone)]
 pub struct Telemetry {
-    service: Arc<str>,
+    origin: Arc<Origin>,
     metrics: Arc<Metrics>,
     sink: Arc<dyn LogSink>,
 }
@@ -36,7 +38,7 @@ pub struct Telemetry {
 impl std::fmt::Debug for Telemetry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Telemetry")
-            .field("service", &self.service)
+            .field("origin", &self.origin)
             .finish_non_exhaustive()
     }
 }
@@ -44,9 +46,15 @@ impl std::fmt::Debug for Telemetry {
 impl Telemetry {
     /// Telemetry for the worker service `service`, writing to `sink`.
     pub fn new(service: &str, sink: Arc<dyn LogSink>) -> Self {
+        Self::with(Origin::new(service, None), Arc::new(Metrics::new()), sink)
+    }
+
+    /// Telemetry whose records carry `origin`, counting into `metrics` (shared with a sink
+    /// that counts too), writing to `sink`.
+    pub fn with(origin: Origin, metrics: Arc<Metrics>, sink: Arc<dyn LogSink>) -> Self {
         Self {
-            service: service.into(),
-            metrics: Arc::new(Metrics::new()),
+            origin: Arc::new(origin),
+            metrics,
             sink,
         }
     }
@@ -57,7 +65,7 @@ impl Telemetry {
         if !event.logged() {
             return;
         }
-        let mut record = Record::new(&self.service);
+        let mut record = Record::new(&self.origin);
         event.fill(&mut record);
         self.sink.write(record.into_value());
     }

@@ -3,6 +3,7 @@
 //! `event.duration` in nanoseconds, `error.message`, `trace.id`, `service.name`), and
 //! `ferry.*` for the rest (`ferry.subscription`, `ferry.queue`, `ferry.message_id`,
 //! `ferry.attempt`, `ferry.realm`, …). Keys are flat dotted names, as ECS loggers write them.
+//! Every record carries its [`Origin`]: `service.name`, `service.version`, `host.name`.
 
 use std::time::{Duration, SystemTime};
 
@@ -10,6 +11,32 @@ use serde_json::{Map, Value};
 
 /// The version written as `ferry.version`.
 pub const FERRY_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Who writes the records: `service.name`, `service.version` and `host.name`, on every
+/// record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// The worker's service name.
+    pub service: String,
+    /// The worker's version (`service_version` in the config; "unknown" when not given).
+    pub version: String,
+    /// This machine's host name.
+    pub host: String,
+}
+
+impl Origin {
+    /// `service` at `version` (None: "unknown") on this machine.
+    pub fn new(service: &str, version: Option<&str>) -> Self {
+        Self {
+            service: service.to_owned(),
+            version: version.unwrap_or("unknown").to_owned(),
+            host: nix::unistd::gethostname()
+                .ok()
+                .and_then(|h| h.into_string().ok())
+                .unwrap_or_else(|| "unknown".to_owned()),
+        }
+    }
+}
 
 /// One log record under construction.
 #[derive(Debug, Clone)]
@@ -39,12 +66,14 @@ fn timestamp(t: SystemTime) -> String {
 }
 
 impl Record {
-    /// A record stamped now, for service `service`, at level info.
-    pub fn new(service: &str) -> Self {
+    /// A record stamped now, from `origin`, at level info.
+    pub fn new(origin: &Origin) -> Self {
         let mut m = Map::new();
         m.insert("@timestamp".into(), timestamp(SystemTime::now()).into());
         m.insert("log.level".into(), "info".into());
-        m.insert("service.name".into(), service.into());
+        m.insert("service.name".into(), origin.service.as_str().into());
+        m.insert("service.version".into(), origin.version.as_str().into());
+        m.insert("host.name".into(), origin.host.as_str().into());
         m.insert("ferry.version".into(), FERRY_VERSION.into());
         Self(m)
     }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{dead_letters, ferry_on, publish, stats, story};
+use super::{dead_letters, ferry_on, publish, story};
 use crate::{StatusWorker, Sub, TestWorker, assert_eventually, fixtures::BackendFixture};
 
 const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -34,10 +34,7 @@ pub async fn done_acks_and_logs_in_context(f: &dyn BackendFixture) {
     assert_eq!((calls[0].attempt, calls[0].realm.as_str()), (1, "acme"));
     assert_eq!(calls[0].attributes["color"], "blue");
     assert_eq!(calls[0].trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
-    assert_eventually!(
-        stats(f, "q-done").await == Default::default(),
-        "queue empty after ack"
-    );
+    assert_eventually!(f.is_empty("q-done").await, "queue empty after ack");
     // The worker's log line carries the message's context.
     let line = ferry
         .events_of("worker.log")
@@ -155,7 +152,7 @@ pub async fn max_attempts_dead_letters_with_story(f: &dyn BackendFixture) {
         s["first_failure_at"] <= s["last_failure_at"] && s["first_failure_at"].len() >= 20,
         "{s:?}"
     );
-    assert_eq!(stats(f, "q-max").await.dead, 1);
+    assert_eq!(f.dead("q-max").await, 1);
 }
 
 pub async fn dead_letter_outcome(f: &dyn BackendFixture) {

@@ -1,6 +1,6 @@
 //! Conformance cases: fan-out publishing and redrive.
 
-use super::{dead_letters, ferry_on, publish, stats};
+use super::{dead_letters, ferry_on, publish};
 use crate::{Sub, TestWorker, assert_eventually, fixtures::BackendFixture};
 
 pub async fn fanout_is_published_before_ack(f: &dyn BackendFixture) {
@@ -18,11 +18,7 @@ pub async fn fanout_is_published_before_ack(f: &dyn BackendFixture) {
     )
     .await;
     assert_eventually!(ferry.count_for("message.done", &id) == 1, "parent done");
-    assert_eq!(
-        stats(f, "q-fan-out").await.ready,
-        3,
-        "three children published"
-    );
+    assert_eq!(f.ready("q-fan-out").await, 3, "three children published");
     let events = ferry.events();
     let position =
         |pred: &dyn Fn(&serde_json::Value) -> bool| events.iter().position(pred).unwrap();

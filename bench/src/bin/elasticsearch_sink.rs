@@ -1,0 +1,153 @@
+//! `elasticsearch_sink`: the cost of shipping log events to Elasticsearch. Builds N events
+//! shaped like ferry's (`message.done` with the full message context), then writes them
+//! through the real sink in this process — stamping, the disk spool, bulk requests,
+//! response parsing — and measures this process's CPU time, the bulk bytes sent and the
+//! wall time until Elasticsearch has confirmed them all. The same events through the stdout
+//! sink (to /dev/null) give the baseline. Not a test: it prints figures (recorded in
+//! docs/PERFORMANCE.md).
+//!
+//! `cargo run --release -p ferry-bench --features elasticsearch --bin elasticsearch_sink -- \
+//!     --url http://127.0.0.1:9200 --events 100000`
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use clap::Parser;
+use ferry::telemetry::{
+    Event, LogSink, MessageContext, Metrics, Origin, Record,
+    elasticsearch::{ElasticsearchConfig, ElasticsearchSink},
+    events,
+    sink::StdoutSink,
+};
+use serde_json::Value;
+
+/// Command-line options.
+#[derive(Debug, Parser)]
+#[command(about = "CPU and bytes per 1000 log events shipped to Elasticsearch")]
+struct Args {
+    /// Elasticsearch URL (default: $FERRY_TEST_ELASTICSEARCH_URL).
+    #[arg(long, env = "FERRY_TEST_ELASTICSEARCH_URL")]
+    url: String,
+    /// Events to ship.
+    #[arg(long, default_value_t = 100_000)]
+    events: usize,
+    /// `batch_max_events`.
+    #[arg(long, default_value_t = 1000)]
+    batch: usize,
+}
+
+/// This process's CPU seconds (user + system).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(") ").map(|(_, r)| r).unwrap_or_default();
+    let fields: Vec<f64> = after
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0.0))
+        .collect();
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100) as f64;
+    (fields.get(11).copied().unwrap_or(0.0) + fields.get(12).copied().unwrap_or(0.0)) / hz
+}
+
+fn records(origin: &Origin, n: usize) -> Vec<Value> {
+    (0..n)
+        .map(|i| {
+            let ctx = MessageContext {
+                subscription: "orders".into(),
+                queue: "orders".into(),
+                message_id: format!("0192f3a1-7c2e-7d41-9a55-{i:012}"),
+                attempt: 1,
+                realm: format!("client-{}", i % 50),
+                trace_id: format!("{:032x}", i as u128 * 7919 + 1),
+            };
+            let mut r = Record::new(origin);
+            events::Done {
+                ctx: &ctx,
+                duration: Duration::from_micros(1500 + (i as u64 % 1000)),
+                published: i % 3,
+            }
+            .fill(&mut r);
+            r.into_value()
+        })
+        .collect()
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let origin = Origin::new("bench", Some("1.0.0"));
+    println!(
+        "elasticsearch_sink: events={} batch_max_events={} url={}",
+        args.events, args.batch, args.url
+    );
+    let sample = serde_json::to_vec(&records(&origin, 1)[0]).unwrap().len();
+    println!("one event: {sample} bytes of JSON");
+
+    // Baseline: the stdout sink, into /dev/null.
+    let devnull = tokio::fs::File::create("/dev/null").await.unwrap();
+    let stdout = StdoutSink::to_writer(devnull);
+    let batch = records(&origin, args.events);
+    let (cpu0, t0) = (cpu_seconds(), Instant::now());
+    for r in batch {
+        stdout.write(r);
+    }
+    stdout.flush().await;
+    let (cpu_stdout, wall_stdout) = (cpu_seconds() - cpu0, t0.elapsed());
+
+    // The Elasticsearch sink, into a data stream of its own.
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = ElasticsearchConfig::new(&args.url);
+    cfg.data_stream = format!("logs-ferry-bench-{}", std::process::id());
+    cfg.spool_dir = dir.path().join("spool");
+    cfg.reject_file = dir.path().join("rejects.ndjson");
+    cfg.batch_max_events = args.batch;
+    cfg.shutdown_timeout = Duration::from_secs(600);
+    let metrics = Arc::new(Metrics::new());
+    let sink = ElasticsearchSink::start(&cfg, origin.clone(), metrics.clone(), false).unwrap();
+    // Install the templates (and create the data stream) before measuring.
+    sink.write(records(&origin, 1).remove(0));
+    sink.flush().await;
+    let warm = metrics.logs.shipped.get();
+    let (bytes0, requests0) = (
+        metrics.logs.bytes_shipped.get(),
+        metrics.logs.request_failures.get(),
+    );
+    let batch = records(&origin, args.events);
+    let (cpu0, t0) = (cpu_seconds(), Instant::now());
+    for r in batch {
+        sink.write(r);
+    }
+    sink.flush().await;
+    let (cpu_es, wall_es) = (cpu_seconds() - cpu0, t0.elapsed());
+    let shipped = metrics.logs.shipped.get() - warm;
+    let bytes = metrics.logs.bytes_shipped.get() - bytes0;
+    assert_eq!(
+        shipped as usize, args.events,
+        "every event confirmed by Elasticsearch"
+    );
+
+    let per_k = |x: f64| x * 1000.0 / args.events as f64;
+    println!(
+        "stdout sink:        {:.3} s CPU per 1000 events, {:.0} events/s",
+        per_k(cpu_stdout),
+        args.events as f64 / wall_stdout.as_secs_f64()
+    );
+    println!(
+        "elasticsearch sink: {:.3} s CPU per 1000 events, {:.0} events/s end to end",
+        per_k(cpu_es),
+        args.events as f64 / wall_es.as_secs_f64()
+    );
+    println!(
+        "bulk bytes:         {:.0} KiB per 1000 events ({bytes} bytes in all)",
+        per_k(bytes as f64) / 1024.0
+    );
+    println!(
+        "failed requests:    {}",
+        metrics.logs.request_failures.get() - requests0
+    );
+}

@@ -1,0 +1,246 @@
+//! [`PubsubBackend`]: the [`Backend`] trait over Pub/Sub. A ferry queue is a subscription
+//! (receive, settle) or a topic (publish, error queue); each consumed subscription has a
+//! [`Feed`] with its streaming pull, opened on the first receive.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use async_trait::async_trait;
+use gcloud_googleapis::pubsub::v1::PubsubMessage;
+
+use super::{
+    PubsubConfig,
+    attrs::{self, carry},
+    client::Api,
+    feed::Feed,
+};
+use crate::backend::{
+    Backend, BackendError, DeadLetterAdmin, DeadLetterStory, Failure, NewMessage, Preflight,
+    Receipt, Received, STORY_PREFIX,
+};
+
+/// Google Cloud Pub/Sub (or its emulator).
+#[derive(Clone)]
+pub struct PubsubBackend {
+    pub(super) api: Api,
+    pub(super) config: PubsubConfig,
+    feeds: Arc<Mutex<HashMap<String, Arc<Feed>>>>,
+    pub(super) error_subs: Arc<Mutex<HashSet<String>>>,
+}
+
+impl std::fmt::Debug for PubsubBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PubsubBackend")
+            .field("project", &self.config.project)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PubsubBackend {
+    /// Connects to the project in `config` (the emulator when one is configured).
+    pub async fn open(config: &PubsubConfig) -> Result<Self, BackendError> {
+        Ok(Self {
+            api: Api::connect(config).await?,
+            config: config.clone(),
+            feeds: Arc::default(),
+            error_subs: Arc::default(),
+        })
+    }
+
+    pub(super) fn existing_feed(&self, queue: &str) -> Option<Arc<Feed>> {
+        self.feeds.lock().ok()?.get(queue).cloned()
+    }
+
+    async fn feed(&self, queue: &str) -> Result<Arc<Feed>, BackendError> {
+        if let Some(f) = self.existing_feed(queue) {
+            return Ok(f);
+        }
+        let info = self
+            .api
+            .sub_info(queue)
+            .await?
+            .ok_or_else(|| BackendError::Queue {
+                queue: queue.to_owned(),
+                reason: "no such Pub/Sub subscription".into(),
+            })?;
+        let feed = Arc::new(Feed::new(
+            self.api.clone(),
+            queue,
+            info,
+            self.config.max_outstanding_bytes,
+        ));
+        let mut feeds = self
+            .feeds
+            .lock()
+            .map_err(|_| BackendError::Other("feed map poisoned".into()))?;
+        Ok(feeds.entry(queue.to_owned()).or_insert(feed).clone())
+    }
+
+    /// Makes sure the error topic `topic` has its subscription of the same id (created on
+    /// demand, with the topic if needed), so dead letters are kept and can be listed.
+    pub(super) async fn ensure_error_subscription(&self, topic: &str) -> Result<(), BackendError> {
+        if self.error_subs.lock().is_ok_and(|s| s.contains(topic)) {
+            return Ok(());
+        }
+        match self.api.sub_info(topic).await? {
+            Some(info) if info.topic == topic => {}
+            Some(info) => {
+                return Err(BackendError::Queue {
+                    queue: topic.to_owned(),
+                    reason: format!(
+                        "the subscription `{topic}` reads topic `{}`, not the error topic `{topic}`",
+                        info.topic
+                    ),
+                });
+            }
+            None => {
+                self.api.ensure_topic(topic).await?;
+                let settings = gcloud_pubsub::subscription::SubscriptionConfig {
+                    ack_deadline_seconds: 60,
+                    ..Default::default()
+                };
+                self.api.ensure_subscription(topic, topic, settings).await?;
+            }
+        }
+        if let Ok(mut s) = self.error_subs.lock() {
+            s.insert(topic.to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// A Pub/Sub message from a [`NewMessage`].
+fn outgoing(m: NewMessage) -> PubsubMessage {
+    let mut attributes: HashMap<String, String> = m.attributes.into_iter().collect();
+    if let Some(d) = m.dedup_id {
+        attributes.insert(attrs::DEDUP_ID.to_owned(), d);
+    }
+    if let Some(t) = m.deliver_at {
+        attributes.insert(attrs::DELIVER_AT.to_owned(), attrs::to_ms(t).to_string());
+    }
+    PubsubMessage {
+        data: m.payload.to_vec(),
+        attributes,
+        ordering_key: m.ordering_key.unwrap_or_default(),
+        ..PubsubMessage::default()
+    }
+}
+
+#[async_trait]
+impl Backend for PubsubBackend {
+    fn kind(&self) -> &'static str {
+        "pubsub"
+    }
+
+    async fn receive(
+        &self,
+        queue: &str,
+        max: usize,
+        lease: Duration,
+        wait: Duration,
+    ) -> Result<Vec<Received>, BackendError> {
+        self.feed(queue).await?.receive(max, lease, wait).await
+    }
+
+    async fn extend(
+        &self,
+        queue: &str,
+        receipt: &Receipt,
+        lease: Duration,
+    ) -> Result<(), BackendError> {
+        let secs = attrs::deadline_secs(lease).max(1);
+        self.api.modack(queue, vec![receipt.0.clone()], secs).await
+    }
+
+    async fn ack(&self, queue: &str, receipt: &Receipt) -> Result<(), BackendError> {
+        let held = self.existing_feed(queue).and_then(|f| {
+            let h = f.forget(&receipt.0)?;
+            f.free_key(&h.ordering_key, &h.id);
+            f.copy_gone(&h.message_id);
+            Some(h)
+        });
+        drop(held);
+        self.api.ack(queue, vec![receipt.0.clone()]).await
+    }
+
+    async fn release(
+        &self,
+        queue: &str,
+        receipt: &Receipt,
+        delay: Duration,
+        failure: Option<&Failure>,
+    ) -> Result<(), BackendError> {
+        self.release_delivery(queue, receipt, delay, failure).await
+    }
+
+    async fn dead_letter(
+        &self,
+        message: &Received,
+        error_queue: &str,
+        story: &DeadLetterStory,
+    ) -> Result<(), BackendError> {
+        let feed = self.existing_feed(&message.queue);
+        let held = feed.as_ref().and_then(|f| f.forget(&message.receipt.0));
+        if let (Some(f), Some(h)) = (&feed, &held) {
+            f.free_key(&h.ordering_key, &h.id);
+            f.copy_gone(&h.message_id);
+        }
+        self.ensure_error_subscription(error_queue).await?;
+        let mut attributes: HashMap<String, String> =
+            message.attributes.clone().into_iter().collect();
+        attributes.extend(story.to_attributes());
+        attributes.extend(carry(
+            &message.id,
+            0,
+            None,
+            message.dedup_id.as_deref(),
+            None,
+        ));
+        if let Some(raw) = held.and_then(|h| h.raw_attributes) {
+            attributes.insert(format!("{STORY_PREFIX}raw_attributes"), raw);
+        }
+        let letter = PubsubMessage {
+            data: message.payload.to_vec(),
+            attributes,
+            ..PubsubMessage::default()
+        };
+        self.api.publish(error_queue, vec![letter]).await?;
+        self.api
+            .ack(&message.queue, vec![message.receipt.0.clone()])
+            .await
+    }
+
+    async fn publish(&self, messages: Vec<NewMessage>) -> Result<Vec<String>, BackendError> {
+        let mut ids = Vec::with_capacity(messages.len());
+        let mut batch: Vec<PubsubMessage> = Vec::new();
+        let mut topic = String::new();
+        for m in messages {
+            if m.queue != topic && !batch.is_empty() {
+                ids.extend(self.api.publish(&topic, std::mem::take(&mut batch)).await?);
+            }
+            topic.clone_from(&m.queue);
+            batch.push(outgoing(m));
+        }
+        if !batch.is_empty() {
+            ids.extend(self.api.publish(&topic, batch).await?);
+        }
+        Ok(ids)
+    }
+
+    async fn stop_receiving(&self, queue: &str) {
+        if let Some(feed) = self.existing_feed(queue) {
+            feed.stop().await;
+        }
+    }
+
+    fn dead_letters(&self) -> Option<&dyn DeadLetterAdmin> {
+        Some(self)
+    }
+
+    fn preflight(&self) -> Option<&dyn Preflight> {
+        Some(self)
+    }
+}

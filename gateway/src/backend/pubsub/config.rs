@@ -1,0 +1,84 @@
+//! `[backend.pubsub]`: which Google Cloud project, and where the emulator listens when one
+//! is used instead of Google's service.
+
+use serde::{Deserialize, Serialize};
+
+/// Settings of the Pub/Sub backend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PubsubConfig {
+    /// The Google Cloud project that holds the topics and subscriptions.
+    pub project: String,
+    /// `host:port` of a Pub/Sub emulator. When unset, the `PUBSUB_EMULATOR_HOST` environment
+    /// variable is honoured; without either, ferry talks to Google's service with
+    /// Application Default Credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emulator_host: Option<String>,
+    /// The most bytes of unsettled messages one subscription's stream may hold (server-side
+    /// flow control, next to the message count derived from the room to start).
+    #[serde(default = "default_max_outstanding_bytes")]
+    pub max_outstanding_bytes: u64,
+}
+
+fn default_max_outstanding_bytes() -> u64 {
+    64 * 1024 * 1024
+}
+
+impl PubsubConfig {
+    /// A config for `project` with every other setting at its default.
+    pub fn new(project: impl Into<String>) -> Self {
+        Self {
+            project: project.into(),
+            emulator_host: None,
+            max_outstanding_bytes: default_max_outstanding_bytes(),
+        }
+    }
+
+    /// The emulator to use: `emulator_host`, else `PUBSUB_EMULATOR_HOST`, else none.
+    pub fn emulator(&self) -> Option<String> {
+        self.emulator_host
+            .clone()
+            .or_else(|| std::env::var("PUBSUB_EMULATOR_HOST").ok())
+            .filter(|h| !h.is_empty())
+    }
+
+    /// Problems with the settings, as `(key under backend.pubsub, reason)`.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let p = &self.project;
+        let valid_project = (6..=30).contains(&p.len())
+            && p.starts_with(|c: char| c.is_ascii_lowercase())
+            && p.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        // Emulator projects may be anything non-empty; real ones follow Google's rules.
+        if p.is_empty() || (self.emulator().is_none() && !valid_project && !p.contains(':')) {
+            out.push((
+                "project",
+                format!(
+                    "`{p}` is not a Google Cloud project id (6-30 lowercase letters, digits or '-')"
+                ),
+            ));
+        }
+        if let Some(host) = &self.emulator_host
+            && (host.contains("://") || !host.contains(':'))
+        {
+            out.push((
+                "emulator_host",
+                format!("`{host}` must be host:port (e.g. 127.0.0.1:8085), without a scheme"),
+            ));
+        }
+        if self.max_outstanding_bytes == 0 {
+            out.push(("max_outstanding_bytes", "must be greater than zero".into()));
+        }
+        out
+    }
+}
+
+/// Whether `id` can name a Pub/Sub topic or subscription: 3-255 characters, starting with a
+/// letter, not starting with `goog` (ferry's own queue-name rules already limit the
+/// characters).
+pub fn is_valid_resource_id(id: &str) -> bool {
+    (3..=255).contains(&id.len())
+        && id.starts_with(|c: char| c.is_ascii_alphabetic())
+        && !id.to_ascii_lowercase().starts_with("goog")
+}
