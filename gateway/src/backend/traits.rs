@@ -82,9 +82,16 @@ pub trait Backend: Send + Sync + 'static {
         None
     }
 
+    /// Called once before the first receive from `queue`, with the most deliveries of it
+    /// this process holds at once (the subscription's `max_in_flight`). A backend with
+    /// server-side flow control (Pub/Sub's streaming pull) sizes its stream with it, so
+    /// the stream never has to be re-opened to grow. The default does nothing.
+    fn plan_receive(&self, _queue: &str, _max_in_flight: usize) {}
+
     /// Called when this process stops receiving from `queue` (its subscription's pollers
     /// ended at shutdown). A backend that receives ahead of demand (Pub/Sub's streaming
-    /// pull) hands back what it holds, uncounted. The default does nothing.
+    /// pull) hands back what it holds, uncounted, and must still settle the deliveries
+    /// that are running. The default does nothing.
     async fn stop_receiving(&self, _queue: &str) {}
 }
 

@@ -28,6 +28,8 @@ pub struct PubsubBackend {
     pub(super) api: Api,
     pub(super) config: PubsubConfig,
     feeds: Arc<Mutex<HashMap<String, Arc<Feed>>>>,
+    /// The `max_in_flight` announced per subscription ([`Backend::plan_receive`]).
+    planned: Arc<Mutex<HashMap<String, usize>>>,
     pub(super) error_subs: Arc<Mutex<HashSet<String>>>,
 }
 
@@ -46,6 +48,7 @@ impl PubsubBackend {
             api: Api::connect(config).await?,
             config: config.clone(),
             feeds: Arc::default(),
+            planned: Arc::default(),
             error_subs: Arc::default(),
         })
     }
@@ -66,11 +69,18 @@ impl PubsubBackend {
                 queue: queue.to_owned(),
                 reason: "no such Pub/Sub subscription".into(),
             })?;
+        let planned = self
+            .planned
+            .lock()
+            .ok()
+            .and_then(|p| p.get(queue).copied())
+            .unwrap_or(0);
         let feed = Arc::new(Feed::new(
             self.api.clone(),
             queue,
             info,
             self.config.max_outstanding_bytes,
+            planned,
         ));
         let mut feeds = self
             .feeds
@@ -228,6 +238,12 @@ impl Backend for PubsubBackend {
             ids.extend(self.api.publish(&topic, batch).await?);
         }
         Ok(ids)
+    }
+
+    fn plan_receive(&self, queue: &str, max_in_flight: usize) {
+        if let Ok(mut p) = self.planned.lock() {
+            p.insert(queue.to_owned(), max_in_flight);
+        }
     }
 
     async fn stop_receiving(&self, queue: &str) {

@@ -1,11 +1,18 @@
 //! [`Feed`]: one subscription's streaming pull and what it holds.
 //!
-//! The stream is open only while there is demand (a receive is waiting, messages are in
-//! flight, or a receive returned less than [`IDLE`] ago): an idle or stopped feed closes
-//! its stream and hands back (nacks) what it buffered, so nothing waits leased for a
-//! consumer that is not asking — while the worker is down, for instance. The stream is
-//! opened with server-side flow control set to the room ferry has (messages handed out
-//! plus the most a receive asked for) and re-opened when that room grows.
+//! The stream is open while there is demand (a receive is waiting, messages are in
+//! flight, or a receive returned less than [`IDLE`] ago). Without demand — the worker is
+//! down, say — the feed hands back (nacks) what it buffered, so nothing waits leased for
+//! a consumer that is not asking, and closes the stream once it is *quiet*: nothing it
+//! delivered is unsettled or waiting on a deadline set through it (a retry delay, a
+//! deferred copy). Google's emulator returns the messages of a stream closed before that
+//! only after the stream's ack deadline, whatever ModifyAckDeadline said; Pub/Sub itself
+//! does not need the wait, and it costs nothing there. [`Feed::stop`] (shutdown) closes
+//! the stream at once, so nothing more arrives, then hands back the buffer; deliveries
+//! still running settle afterwards by ack id, which works on a closed stream. The stream's
+//! server-side flow control is the subscription's room ([`Feed::new`]'s `planned`, its
+//! `max_in_flight`, or what the receives ask for) and it is re-opened to grow only when
+//! quiet.
 //!
 //! Every received message is leased: buffered ones keep the stream's ack deadline, which
 //! [`Feed::keep_alive`] renews; a receive takes from the buffer and sets the deadline to
@@ -46,6 +53,9 @@ pub(super) const IDLE: Duration = Duration::from_secs(1);
 const TICK: Duration = Duration::from_millis(250);
 /// How often the client pings an open stream.
 const PING: Duration = Duration::from_secs(5);
+/// How long after the latest deadline set through a stream it is still taken as busy:
+/// the emulator redelivers an expired message up to about a second late.
+const DEADLINE_SLACK: Duration = Duration::from_secs(2);
 /// How long an ordering key stays held by a message handed back or retried, beyond its
 /// delay, in case it never comes back to this process.
 pub(super) const KEY_HOLD: Duration = Duration::from_secs(60);
@@ -121,6 +131,8 @@ struct State {
     uncounted: HashMap<String, u32>,
     /// Native mode: failures of messages retried in place, by ferry id.
     failures: HashMap<String, Failure>,
+    /// Until when a deadline set through the stream may still bring a message back.
+    quiet_at: Option<Instant>,
     task: Option<(JoinHandle<()>, CancellationToken)>,
 }
 
@@ -139,14 +151,18 @@ pub(super) struct Feed {
 }
 
 impl Feed {
-    /// The feed of subscription `sub`.
-    pub fn new(api: Api, sub: &str, info: SubInfo, max_bytes: u64) -> Self {
+    /// The feed of subscription `sub`, its stream sized for `planned` messages in flight
+    /// (0: for what the receives ask).
+    pub fn new(api: Api, sub: &str, info: SubInfo, max_bytes: u64, planned: usize) -> Self {
         Self {
             sub: sub.to_owned(),
             info,
             api,
             max_bytes: i64::try_from(max_bytes).unwrap_or(i64::MAX),
-            state: Mutex::default(),
+            state: Mutex::new(State {
+                capacity: planned,
+                ..State::default()
+            }),
             arrived: Notify::new(),
             demand: Notify::new(),
         }
@@ -278,18 +294,36 @@ impl Feed {
         self.state().failures.insert(id.to_owned(), failure);
     }
 
-    /// Stops the stream and hands back what it buffered (shutdown).
+    /// A deadline set through the stream (a delay, a deferred copy) ends at `at`.
+    pub fn pending_until(&self, at: Instant) {
+        let mut st = self.state();
+        let at = at + DEADLINE_SLACK;
+        st.quiet_at = Some(st.quiet_at.map_or(at, |q| q.max(at)));
+    }
+
+    /// Stops receiving (shutdown): closes the stream, so nothing more arrives, then hands
+    /// back what it buffered.
     pub async fn stop(&self) {
         let task = self.state().task.take();
         if let Some((task, stop)) = task {
             stop.cancel();
             let _ = task.await;
         }
+        self.give_back_buffer().await;
     }
 
     fn wanted(&self) -> bool {
         let st = self.state();
         st.waiting > 0 || !st.held.is_empty() || st.last_demand.is_some_and(|t| t.elapsed() < IDLE)
+    }
+
+    /// Whether closing the stream loses nothing: no delivery from it is unsettled and no
+    /// deadline set through it is pending.
+    fn quiet(&self) -> bool {
+        let st = self.state();
+        st.held.is_empty()
+            && st.buffer.is_empty()
+            && st.quiet_at.is_none_or(|t| Instant::now() >= t)
     }
 
     fn report(&self, error: String) {
@@ -328,6 +362,7 @@ impl Feed {
         }
         self.arrived.notify_waiters();
         for (ack_id, secs) in later {
+            self.pending_until(Instant::now() + Duration::from_secs(secs.unsigned_abs().into()));
             // Failing here only means the copy comes back after the stream's deadline.
             let _ = self.api.modack(&self.sub, vec![ack_id], secs).await;
         }
@@ -453,7 +488,7 @@ impl State {
     }
 }
 
-/// The stream loop of `feed` until `stop`.
+/// The stream loop of `feed`, until `stop`.
 async fn run(feed: Arc<Feed>, stop: CancellationToken) {
     let backoff =
         Backoff::new(Duration::from_millis(200), Duration::from_secs(10)).unwrap_or_default();
@@ -465,7 +500,6 @@ async fn run(feed: Arc<Feed>, stop: CancellationToken) {
             tokio::pin!(woken);
             woken.as_mut().enable();
             if stop.is_cancelled() {
-                feed.give_back_buffer().await;
                 return;
             }
             if feed.wanted() {
@@ -473,7 +507,7 @@ async fn run(feed: Arc<Feed>, stop: CancellationToken) {
             }
             tokio::select! {
                 () = woken => {}
-                () = stop.cancelled() => {}
+                () = stop.cancelled() => return,
             }
         }
         let (room, secs) = {
@@ -489,7 +523,7 @@ async fn run(feed: Arc<Feed>, stop: CancellationToken) {
         };
         let opened = tokio::select! {
             r = feed.api.subscriber().streaming_pull(request, PING, Some(no_retry())) => r,
-            () = stop.cancelled() => continue,
+            () = stop.cancelled() => return,
         };
         let mut stream = match opened {
             Ok(r) => r.into_inner(),
@@ -505,7 +539,7 @@ async fn run(feed: Arc<Feed>, stop: CancellationToken) {
                 ));
                 tokio::select! {
                     () = tokio::time::sleep(delay) => {}
-                    () = stop.cancelled() => {}
+                    () = stop.cancelled() => return,
                 }
                 continue;
             }
@@ -513,7 +547,7 @@ async fn run(feed: Arc<Feed>, stop: CancellationToken) {
         let mut tick = tokio::time::interval(TICK);
         let ended = loop {
             tokio::select! {
-                () = stop.cancelled() => break None,
+                () = stop.cancelled() => return,
                 r = stream.message() => match r {
                     Ok(Some(resp)) => {
                         failures = 0;
@@ -526,9 +560,10 @@ async fn run(feed: Arc<Feed>, stop: CancellationToken) {
                     feed.keep_alive(secs).await;
                     if !feed.wanted() {
                         feed.give_back_buffer().await;
-                        break None;
-                    }
-                    if feed.state().capacity > room {
+                        if feed.quiet() {
+                            break None;
+                        }
+                    } else if feed.state().capacity > room && feed.quiet() {
                         break None;
                     }
                 }
@@ -545,7 +580,7 @@ async fn run(feed: Arc<Feed>, stop: CancellationToken) {
             ));
             tokio::select! {
                 () = tokio::time::sleep(delay) => {}
-                () = stop.cancelled() => {}
+                () = stop.cancelled() => return,
             }
         }
     }

@@ -71,8 +71,12 @@ impl PubsubBackend {
         receipt: &Receipt,
         delay: Duration,
     ) -> Result<(), BackendError> {
+        let secs = deadline_secs(delay);
+        feed.pending_until(
+            tokio::time::Instant::now() + Duration::from_secs(secs.unsigned_abs().into()),
+        );
         self.api
-            .modack(&feed.sub, vec![receipt.0.clone()], deadline_secs(delay))
+            .modack(&feed.sub, vec![receipt.0.clone()], secs)
             .await
     }
 
