@@ -1,7 +1,9 @@
-//! [`Admission`]: the limits a message must pass to start. In-flight slots and the rate
-//! limit are taken *before* receiving (so nothing received waits unleased); the per-realm
-//! limit is checked after, and a message of a realm at its limit is handed back with a
-//! short delay so that it never blocks other realms.
+//! [`Admission`]: the limits a message must pass to start. In-flight slots are taken
+//! *before* receiving (so nothing is received without room to start it); with a rate limit
+//! a receive asks for no more than the limit's burst, and each message takes its token
+//! just before it starts, so the limit holds between real starts whenever the messages
+//! arrived. The per-realm limit is checked after receiving, and a message of a realm at its
+//! limit is handed back with a short delay so that it never blocks other realms.
 
 use std::{
     collections::HashMap,
@@ -25,7 +27,14 @@ pub struct Admission {
     batch: usize,
     per_realm: Option<u32>,
     realms: Arc<Mutex<HashMap<String, u32>>>,
-    rate: Option<DefaultDirectRateLimiter>,
+    rate: Option<Rate>,
+}
+
+/// The rate limit and its burst.
+#[derive(Debug)]
+struct Rate {
+    limiter: DefaultDirectRateLimiter,
+    burst: usize,
 }
 
 /// A realm's place, held for the duration of a delivery.
@@ -48,13 +57,16 @@ impl Drop for RealmGuard {
     }
 }
 
-fn rate_limiter(per_second: f64, batch: usize) -> Option<DefaultDirectRateLimiter> {
+fn rate_limiter(per_second: f64, batch: usize) -> Option<Rate> {
     let period = Duration::from_secs_f64(1.0 / per_second);
     // Allow bursts of a tenth of a second's worth (at least 1, at most one batch).
     let burst =
         ((per_second / 10.0).ceil() as u32).clamp(1, u32::try_from(batch).unwrap_or(1).max(1));
     let quota = Quota::with_period(period)?.allow_burst(NonZeroU32::new(burst)?);
-    Some(RateLimiter::direct(quota))
+    Some(Rate {
+        limiter: RateLimiter::direct(quota),
+        burst: usize::try_from(burst).unwrap_or(1),
+    })
 }
 
 impl Admission {
@@ -62,37 +74,37 @@ impl Admission {
     pub fn new(config: &SubscriptionConfig) -> Self {
         let max = usize::try_from(config.max_in_flight).unwrap_or(1);
         let batch = usize::try_from(config.batch_size).unwrap_or(1).min(max);
+        let rate = config.rate_limit.and_then(|r| rate_limiter(r, batch));
         Self {
             slots: Arc::new(Semaphore::new(max)),
-            batch,
+            // Received messages wait for their tokens leased: no more than one burst.
+            batch: rate.as_ref().map_or(batch, |r| batch.min(r.burst)),
             per_realm: config.max_in_flight_per_realm,
             realms: Arc::default(),
-            rate: config.rate_limit.and_then(|r| rate_limiter(r, batch)),
+            rate,
         }
     }
 
-    /// Waits for room to start at least one message and returns up to a batch of slots,
-    /// within the rate limit.
+    /// Waits for room to start at least one message and returns up to a batch of slots.
     pub async fn reserve(&self) -> Vec<Slot> {
         let Ok(first) = self.slots.clone().acquire_owned().await else {
             return Vec::new();
         };
-        if let Some(rate) = &self.rate {
-            rate.until_ready().await;
-        }
         let mut slots = vec![first];
         while slots.len() < self.batch {
-            if let Some(rate) = &self.rate
-                && rate.check().is_err()
-            {
-                break;
-            }
             match self.slots.clone().try_acquire_owned() {
                 Ok(slot) => slots.push(slot),
                 Err(_) => break,
             }
         }
         slots
+    }
+
+    /// Waits until the rate limit lets one more message start (at once without a limit).
+    pub async fn rate_token(&self) {
+        if let Some(rate) = &self.rate {
+            rate.limiter.until_ready().await;
+        }
     }
 
     /// How many more deliveries `realm` may start now; `None` when there is no per-realm

@@ -20,6 +20,10 @@ use crate::{
 /// Runs the subscription until shutdown begins (its `pollers` receive loops share its
 /// limits); deliveries it started keep running on the shutdown tracker.
 pub async fn run_subscription(sub: SubscriptionContext) {
+    if sub.config.queue_prefix.is_none() {
+        let max = usize::try_from(sub.config.max_in_flight).unwrap_or(usize::MAX);
+        sub.backend.plan_receive(&sub.queue, max);
+    }
     let pollers = (0..sub.config.pollers.max(1)).map(|i| poll(sub.clone(), i as usize));
     futures::future::join_all(pollers).await;
     sub.backend.stop_receiving(&sub.queue).await;
@@ -97,6 +101,7 @@ async fn poll(sub: SubscriptionContext, index: usize) {
                 }
                 Ok(inspected) => match sub.admission.admit_realm(&inspected.realm) {
                     Some(realm) => {
+                        sub.admission.rate_token().await;
                         sub.shutdown.tracker.spawn(deliver(
                             sub.clone(),
                             msg,
