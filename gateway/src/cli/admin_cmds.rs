@@ -97,7 +97,12 @@ pub(super) async fn dlq(cfg: &FerryConfig, cmd: DlqCommand) -> Result<(), CliErr
             limit,
         } => {
             for (name, queue, error_queue) in targets(cfg, subscription.as_deref())? {
-                let mut left = limit.unwrap_or(usize::MAX);
+                // Only the letters there now: a running ferry may dead-letter a redriven
+                // message again while this runs, and must not keep the loop going.
+                let present = present_dead_letters(backend.as_ref(), admin, &queue, &error_queue)
+                    .await
+                    .map_err(|e| CliError::failure(e.to_string()))?;
+                let mut left = limit.map_or(present, |l| l.min(present));
                 let mut moved = 0usize;
                 while left > 0 {
                     let n = admin
@@ -117,6 +122,24 @@ pub(super) async fn dlq(cfg: &FerryConfig, cmd: DlqCommand) -> Result<(), CliErr
     }
     Ok(())
 }
+
+/// How many dead letters `error_queue` holds now: the stats count where the backend has
+/// one, otherwise the letters a listing sees.
+async fn present_dead_letters(
+    backend: &dyn Backend,
+    admin: &dyn backend::DeadLetterAdmin,
+    queue: &str,
+    error_queue: &str,
+) -> Result<usize, backend::BackendError> {
+    if let Some(stats) = backend.stats() {
+        let dead = stats.stats(queue, error_queue).await?.dead;
+        return Ok(usize::try_from(dead).unwrap_or(usize::MAX));
+    }
+    Ok(admin.list(error_queue, REDRIVE_LIST_MAX).await?.len())
+}
+
+/// The most dead letters counted by listing, for a backend without queue stats.
+const REDRIVE_LIST_MAX: usize = 100_000;
 
 /// Runs a `ferry queue` command.
 pub(super) async fn queue(cfg: &FerryConfig, cmd: QueueCommand) -> Result<(), CliError> {

@@ -92,7 +92,8 @@ pub enum DlqCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Move dead letters back to their source queue with the attempt count reset.
+    /// Move dead letters back to their source queue with the attempt count reset: those in
+    /// the error queue when the command starts (a letter that fails again meanwhile stays).
     Redrive {
         /// Only this subscription's error queue (default: all).
         #[arg(long, short)]
