@@ -57,17 +57,24 @@ impl Shipper {
         if quiet && !now_anyway {
             return;
         }
-        let dropped = std::mem::take(&mut self.unreported_drops);
         self.last_drop_report = Some(now);
-        eprintln!(
-            "ferry: logs: the spool in {} is over its budget of {} bytes: dropped the {dropped} oldest log events",
-            self.spool.dir().display(),
-            self.cfg.spool_max_bytes
-        );
-        self.emit(events::SpoolDropped {
-            dropped,
-            budget: self.cfg.spool_max_bytes,
-        });
+        // A report is an event too, and appending it to a full spool drops more: report
+        // those as well (a few rounds settle it; what is left goes with the next report).
+        for _ in 0..4 {
+            let dropped = std::mem::take(&mut self.unreported_drops);
+            if dropped == 0 {
+                break;
+            }
+            eprintln!(
+                "ferry: logs: the spool in {} is over its budget of {} bytes: dropped the {dropped} oldest log events",
+                self.spool.dir().display(),
+                self.cfg.spool_max_bytes
+            );
+            self.emit(events::SpoolDropped {
+                dropped,
+                budget: self.cfg.spool_max_bytes,
+            });
+        }
     }
 
     pub(super) fn reject(&mut self, entry: &Entry, status: u16, reason: &str) {
