@@ -215,6 +215,20 @@ pub struct FerryProcess {
     _dir: Arc<tempfile::TempDir>,
 }
 
+/// When a test fails, prints what this ferry logged, so the failure explains itself.
+impl Drop for FerryProcess {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        eprintln!("---- events of ferry ({}) ----", self.config_path.display());
+        for e in self.events() {
+            eprintln!("{e}");
+        }
+        eprintln!("---- stderr of ferry ----\n{}", self.stderr());
+    }
+}
+
 impl FerryProcess {
     fn started(&self) -> Option<Value> {
         self.events_of("ferry.started").into_iter().next()

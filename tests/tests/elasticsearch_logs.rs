@@ -419,6 +419,48 @@ async fn ferry_logs_message_prints_the_story() {
         1,
         "full-text search finds the retry"
     );
+    // -f prints what arrives after it started.
+    let mut follow = tokio::process::Command::new(ferry_tests::ferry::ferry_bin())
+        .args([
+            "logs",
+            "-f",
+            "-n",
+            "1",
+            "--action",
+            "message.done",
+            "--config",
+        ])
+        .arg(ferry.config_path())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let followed = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (sink, stdout) = (followed.clone(), follow.stdout.take().unwrap());
+    tokio::spawn(async move {
+        use tokio::io::AsyncBufReadExt;
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            sink.lock().unwrap().push_str(&(line + "\n"));
+        }
+    });
+    assert_eventually!(
+        followed.lock().unwrap().contains(&id),
+        "the latest message.done first"
+    );
+    let next = publish(&f, "q", "followed", &[]).await;
+    assert_eventually!(
+        followed.lock().unwrap().contains(&next),
+        "a new event is followed"
+    );
+    assert_eq!(
+        followed.lock().unwrap().lines().count(),
+        2,
+        "{}",
+        followed.lock().unwrap()
+    );
+    follow.kill().await.unwrap();
+
     let out = ferry.cli(&["logs", "--message", "no-such-message"]).await;
     assert!(!out.status.success());
     assert!(

@@ -28,7 +28,7 @@ pub(super) async fn preflight_warnings(cfg: &FerryConfig) {
     };
     let findings = match tokio::time::timeout(TIMEOUT, check).await {
         Ok(Ok(warnings)) => warnings,
-        Ok(Err(e)) => vec![format!("checking the backend: {e}")],
+        Ok(Err(e)) => vec![e.to_string()],
         Err(_) => vec![format!(
             "checking the backend: no answer within {}s",
             TIMEOUT.as_secs()

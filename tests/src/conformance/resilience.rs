@@ -175,6 +175,7 @@ pub async fn kill9_then_restart_loses_nothing(f: &dyn BackendFixture) {
     );
     ferry.signal(Signal::SIGKILL);
     ferry.wait().await;
+    let killed = std::time::Instant::now();
     let _second = crate::FerryBuilder::from_config(config).spawn().await;
     let all_finished = || {
         let calls = worker.calls();
@@ -201,8 +202,10 @@ pub async fn kill9_then_restart_loses_nothing(f: &dyn BackendFixture) {
     assert_eq!(seen.len(), 40, "every message was processed");
     let duplicates = calls.len() - 40;
     println!(
-        "kill -9 mid-stream: {} calls for 40 messages ({duplicates} redelivered after the crash)",
-        calls.len()
+        "kill -9 mid-stream: {} calls for 40 messages ({duplicates} redelivered after the crash); \
+         all processed {:?} after the crash",
+        calls.len(),
+        killed.elapsed()
     );
     assert!(
         duplicates <= 4,

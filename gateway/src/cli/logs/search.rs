@@ -126,7 +126,8 @@ pub(super) async fn run(es: &ElasticsearchConfig, args: LogsArgs) -> Result<(), 
     Ok(())
 }
 
-/// Prints events newer than `last_ms` as they become searchable, forever.
+/// Prints events from `last_ms` on (those not in `seen`) as they become searchable,
+/// forever. Each poll looks `LOOKBACK_MS` back, for events that became searchable late.
 async fn follow(
     client: &Elasticsearch,
     ds: &str,
@@ -135,6 +136,7 @@ async fn follow(
     mut last_ms: i64,
     mut seen: HashMap<String, i64>,
 ) {
+    let start_ms = last_ms;
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let window = json!({"bool": {
@@ -145,7 +147,7 @@ async fn follow(
         match search(client, ds, &window, 1000, "asc").await {
             Ok(hits) => {
                 for hit in hits {
-                    if seen.contains_key(&hit.id) {
+                    if hit.ms < start_ms || seen.contains_key(&hit.id) {
                         continue;
                     }
                     print(&hit, as_json);
