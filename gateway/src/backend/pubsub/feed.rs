@@ -129,8 +129,11 @@ struct State {
     keys: HashMap<String, KeyHold>,
     /// Native mode: deliveries of a copy given back uncounted by this process.
     uncounted: HashMap<String, u32>,
-    /// Native mode: failures of messages retried in place, by ferry id.
+    /// Failures of messages retried in place, by ferry id.
     failures: HashMap<String, Failure>,
+    /// Without a dead-letter policy: counted retries done in place (ordering keys), by
+    /// ferry id; in memory only.
+    retried: HashMap<String, u32>,
     /// Until when a deadline set through the stream may still bring a message back.
     quiet_at: Option<Instant>,
     task: Option<(JoinHandle<()>, CancellationToken)>,
@@ -258,6 +261,7 @@ impl Feed {
             st.keys.remove(key);
         }
         st.failures.remove(id);
+        st.retried.remove(id);
     }
 
     /// Keeps `key` held by `id` (handed back or retried) for `delay` plus [`KEY_HOLD`].
@@ -289,9 +293,15 @@ impl Feed {
         self.state().uncounted.remove(message_id);
     }
 
-    /// Native mode: remembers the failure of a message retried in place.
+    /// Remembers the failure of a message retried in place; without a dead-letter policy
+    /// also counts the attempt (Pub/Sub's `delivery_attempt` counts it with one).
     pub fn remember_failure(&self, id: &str, failure: Failure) {
-        self.state().failures.insert(id.to_owned(), failure);
+        let native = self.native();
+        let mut st = self.state();
+        st.failures.insert(id.to_owned(), failure);
+        if !native {
+            *st.retried.entry(id.to_owned()).or_insert(0) += 1;
+        }
     }
 
     /// A deadline set through the stream (a delay, a deferred copy) ends at `at`.
@@ -442,7 +452,7 @@ impl State {
                 .saturating_sub(given_back)
                 .max(before + 1)
         } else {
-            before + 1
+            before + 1 + self.retried.get(&id).copied().unwrap_or(0)
         };
         if !msg.ordering_key.is_empty() {
             self.keys.insert(

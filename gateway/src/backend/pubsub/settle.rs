@@ -3,7 +3,7 @@
 //! | subscription | counted retry | uncounted hand-back |
 //! |---|---|---|
 //! | with a dead-letter policy (attempt = `delivery_attempt`) | ModifyAckDeadline(delay) up to 600 s; beyond, a copy with `ferry.deliver_at` | no delay: a copy carrying the attempt count (durable); with a delay: ModifyAckDeadline(delay), the delivery subtracted in memory |
-//! | without (attempt carried in `ferry.attempts`) | a copy with `ferry.attempts` + 1 and `ferry.deliver_at` | ModifyAckDeadline(delay) |
+//! | without (attempt carried in `ferry.attempts`) | a copy with `ferry.attempts` + 1 and `ferry.deliver_at`; a message with an ordering key: ModifyAckDeadline(delay) up to 600 s, the attempt counted in memory (a copy would queue behind the key's later messages, which wait for it) | ModifyAckDeadline(delay) |
 //!
 //! A copy is published to the subscription's topic before the delivery is acked
 //! (at-least-once); it keeps the ferry id, the ordering key and the failure history.
@@ -42,8 +42,11 @@ impl PubsubBackend {
         };
         feed.hold_key(&held.ordering_key, &held.id, delay);
         let native = feed.native();
+        // A copy of an ordered message would go behind its key's later messages, which wait
+        // for it: retry in place (the attempt counted in memory without a policy).
+        let in_place = native || !held.ordering_key.is_empty();
         match failure {
-            Some(f) if native && delay <= MAX_DEADLINE => {
+            Some(f) if in_place && delay <= MAX_DEADLINE => {
                 feed.remember_failure(&held.id, f.clone());
                 self.in_place(&feed, receipt, delay).await
             }
