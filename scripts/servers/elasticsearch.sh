@@ -111,6 +111,19 @@ EOF
     chown -R nobody:"$(id -gn nobody)" "$dir"
     chmod a+rx "$dir"
     as_user=(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups)
+    # The checkout may sit below a directory only root can enter (a mktemp -d clone): then
+    # the node runs from a world-readable copy of the installation in the temp directory.
+    if ! "${as_user[@]}" test -x "$home/bin/elasticsearch"; then
+      local shared="${TMPDIR:-/tmp}/ferry-elasticsearch-$ES_VERSION"
+      if ! "${as_user[@]}" test -x "$shared/bin/elasticsearch"; then
+        rm -rf "$shared.tmp.$$"
+        cp -r "$home" "$shared.tmp.$$"
+        chmod -R a+rX "$shared.tmp.$$"
+        rm -rf "$shared"
+        mv "$shared.tmp.$$" "$shared"
+      fi
+      home=$shared
+    fi
   fi
   local jhome
   jhome=$(java_home)
