@@ -10,7 +10,7 @@ For every YAML document:
   (init container with restartPolicy Always) probed on /healthz (startup, liveness) and
   /readyz (readiness), non-root pod, every container with a read-only root filesystem, no
   privilege escalation, all capabilities dropped, memory requests and limits, no service
-  links, and a terminationGracePeriodSeconds above ferry's [shutdown] grace;
+  links, and a terminationGracePeriodSeconds above ferry's [shutdown] grace plus its log flush;
 - every ConfigMap's `ferry.toml` is parsed as TOML and written out for `ferry check`.
 
 Usage: check_manifests.py --label NAME --k8s-version 1.29.0 [--k8s-version ...]
@@ -125,12 +125,15 @@ class Checker:
             if text is None:
                 continue
             try:
-                grace = parse_duration(tomllib.loads(text).get("shutdown", {}).get("grace", "25s"))
+                cfg = tomllib.loads(text)
+                grace = parse_duration(cfg.get("shutdown", {}).get("grace", "25s"))
+                es = cfg.get("logs", {}).get("elasticsearch")
+                flush = parse_duration(es.get("shutdown_timeout", "10s")) if es else 0.0
             except (tomllib.TOMLDecodeError, ValueError) as e:
                 self.fail(where, f"ferry.toml of ConfigMap {cm_name}: {e}")
                 continue
-            if grace_limit is None or grace_limit <= grace:
-                self.fail(where, f"terminationGracePeriodSeconds ({grace_limit}) must exceed ferry's shutdown grace ({grace:g}s)")
+            if grace_limit is None or grace_limit <= grace + flush:
+                self.fail(where, f"terminationGracePeriodSeconds ({grace_limit}) must exceed ferry's shutdown grace ({grace:g}s) plus its log flush ({flush:g}s)")
 
     def finish(self, label: str, toml_dir: Path | None) -> list[Path]:
         for where, doc in self.deployments:

@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 # The source of deploy/kibana/ferry.ndjson, the Kibana saved objects for ferry's logs.
 # Edit here, then run `python3 deploy/kibana/generate.py` from the repository root (or from
-# this directory) and commit both files. Checks that every reference resolves.
+# this directory) and commit both files. Checks that every reference resolves; with
+# --check (CI, scripts/ci/deploy.sh) it writes nothing and fails unless ferry.ndjson is
+# exactly what it makes.
 import json
 import os
+import sys
 
 DV = "ferry-logs"
 IDX_REF = "kibanaSavedObjectMeta.searchSourceJSON.index"
@@ -149,13 +152,25 @@ objects.append({
     "references": panel_refs,
 })
 
-with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "ferry.ndjson"), "w") as out:
-    for o in objects:
-        out.write(json.dumps(o, separators=(",", ":")) + "\n")
-
 # Consistency: every reference resolves to an object in the file.
 ids = {(o["type"], o["id"]) for o in objects}
 for o in objects:
     for r in o["references"]:
-        assert (r["type"], r["id"]) in ids, r
-print(len(objects), "objects")
+        if (r["type"], r["id"]) not in ids:
+            sys.exit(f"{o['type']} {o['id']}: reference {r} does not resolve")
+
+text = "".join(json.dumps(o, separators=(",", ":")) + "\n" for o in objects)
+path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ferry.ndjson")
+if sys.argv[1:] == ["--check"]:
+    # CI: the committed file is what this script makes, line for line valid JSON.
+    with open(path) as f:
+        committed = f.read()
+    for n, line in enumerate(committed.splitlines(), 1):
+        json.loads(line)
+    if committed != text:
+        sys.exit("deploy/kibana/ferry.ndjson is not what generate.py makes: run it and commit")
+    print(len(objects), "objects, references resolve, ferry.ndjson up to date")
+else:
+    with open(path, "w") as out:
+        out.write(text)
+    print(len(objects), "objects")

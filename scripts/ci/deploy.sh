@@ -183,6 +183,8 @@ refuse "helm template refuses an unknown backend" "backend.type must be embedded
 check "CRD schemas (KEDA, Prometheus Operator)" node "$crd/validate.mjs" "$work/crds.json"
 
 # compose.
+check "kibana saved objects deploy/kibana/ferry.ndjson (generated, references resolve)" \
+  "$py" deploy/kibana/generate.py --check
 check "compose-spec schema deploy/compose/compose.yaml" \
   "$venv/bin/check-jsonschema" --builtin-schema vendor.compose-spec deploy/compose/compose.yaml
 check "compose structure deploy/compose/compose.yaml" \

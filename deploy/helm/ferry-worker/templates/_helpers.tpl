@@ -42,12 +42,14 @@ app.kubernetes.io/component: worker
 {{- end }}
 {{- end }}
 
-{{/* The pod's grace period: explicit, or worker stop + ferry drain + 5s. */}}
+{{/* The pod's grace period: explicit, or worker stop + ferry drain (+ the log flush when
+     shipping to Elasticsearch) + 5s. */}}
 {{- define "ferry-worker.terminationGrace" -}}
 {{- if .Values.terminationGracePeriodSeconds }}
 {{- .Values.terminationGracePeriodSeconds | int }}
 {{- else }}
-{{- add .Values.worker.stopSeconds .Values.ferry.shutdownGraceSeconds 5 }}
+{{- $flush := ternary (int .Values.ferry.logFlushSeconds) 0 (ne .Values.elasticsearch.url "") }}
+{{- add .Values.worker.stopSeconds .Values.ferry.shutdownGraceSeconds $flush 5 }}
 {{- end }}
 {{- end }}
 
@@ -90,8 +92,9 @@ can see before ferry does. */}}
 {{- fail "keda.enabled needs backend.type sqs or pubsub: the embedded queue lives in one pod and cannot be shared by more" }}
 {{- end }}
 {{- end }}
-{{- if le (include "ferry-worker.terminationGrace" . | int) (int .Values.ferry.shutdownGraceSeconds) }}
-{{- fail "terminationGracePeriodSeconds must exceed ferry.shutdownGraceSeconds, or the kubelet kills ferry mid-drain" }}
+{{- $flush := ternary (int .Values.ferry.logFlushSeconds) 0 (ne .Values.elasticsearch.url "") }}
+{{- if le (include "ferry-worker.terminationGrace" . | int) (add .Values.ferry.shutdownGraceSeconds $flush | int) }}
+{{- fail "terminationGracePeriodSeconds must exceed ferry.shutdownGraceSeconds (plus ferry.logFlushSeconds with Elasticsearch), or the kubelet kills ferry mid-drain" }}
 {{- end }}
 {{- if eq (int .Values.worker.port) (int .Values.ferry.gatewayPort) }}
 {{- fail "worker.port and ferry.gatewayPort must differ (both listen inside the pod)" }}
@@ -189,7 +192,7 @@ Null values are left out, so a value can be unset with `key: null`. */}}
   "backend" $backend
   "subscriptions" (deepCopy $v.subscriptions) }}
 {{- with $v.elasticsearch.url }}
-{{- $_ := set $cfg "logs" (dict "elasticsearch" (dict "url" .)) }}
+{{- $_ := set $cfg "logs" (dict "elasticsearch" (dict "url" . "shutdown_timeout" (printf "%ds" (int $v.ferry.logFlushSeconds)))) }}
 {{- end }}
 {{- $cfg = mustMergeOverwrite $cfg (deepCopy $v.ferry.config) }}
 {{- toJson $cfg }}
