@@ -1,6 +1,7 @@
-//! The backends the benchmark can run through: how to preload messages and the config
-//! section ferry needs. Add a backend by adding a [`BenchBackend`] and a match arm in
-//! [`open`].
+//! The backends the benchmark can run through: how to create and preload a queue and the
+//! config section ferry needs. Add a backend by adding a [`BenchBackend`] and a match arm
+//! in [`open`]. `sqs` (feature `sqs`) runs against `FERRY_TEST_SQS_ENDPOINT` (ElasticMQ
+//! from `scripts/servers/elasticmq.sh`) or, without it, SQS in `AWS_REGION`.
 
 use std::sync::Arc;
 
@@ -12,6 +13,8 @@ use ferry::backend::{
 /// One backend under benchmark.
 pub struct BenchBackend {
     backend: Arc<dyn Backend>,
+    #[cfg(feature = "sqs")]
+    sqs: Option<ferry::backend::sqs::SqsBackend>,
     config_toml: String,
     features: &'static [&'static str],
     _dir: Option<tempfile::TempDir>,
@@ -29,6 +32,8 @@ pub async fn open(name: &str) -> BenchBackend {
             let backend = EmbeddedBackend::open(&cfg).await.unwrap();
             BenchBackend {
                 backend: Arc::new(backend),
+                #[cfg(feature = "sqs")]
+                sqs: None,
                 config_toml: format!(
                     "[backend.embedded]\npath = {:?}\n",
                     cfg.path.display().to_string()
@@ -37,11 +42,62 @@ pub async fn open(name: &str) -> BenchBackend {
                 _dir: Some(dir),
             }
         }
-        other => panic!("unknown backend `{other}` (known: embedded)"),
+        #[cfg(feature = "sqs")]
+        "sqs" => sqs().await,
+        other => panic!("unknown backend `{other}` (known: embedded; sqs with `--features sqs`)"),
+    }
+}
+
+#[cfg(feature = "sqs")]
+async fn sqs() -> BenchBackend {
+    use ferry::backend::sqs::{SqsBackend, SqsConfig};
+    let cfg = SqsConfig {
+        region: Some(std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned())),
+        endpoint: std::env::var("FERRY_TEST_SQS_ENDPOINT").ok(),
+        ..SqsConfig::default()
+    };
+    let backend = SqsBackend::open(&cfg)
+        .await
+        .expect("opening SQS (set FERRY_TEST_SQS_ENDPOINT for ElasticMQ)");
+    let mut toml = format!(
+        "[backend.sqs]\nregion = {:?}\n",
+        cfg.region.unwrap_or_default()
+    );
+    if let Some(e) = &cfg.endpoint {
+        toml.push_str(&format!("endpoint = {e:?}\n"));
+    }
+    BenchBackend {
+        backend: Arc::new(backend.clone()),
+        sqs: Some(backend),
+        config_toml: toml,
+        features: &["sqs"],
+        _dir: None,
     }
 }
 
 impl BenchBackend {
+    /// Creates `queue` and its error queue where the backend needs them to exist.
+    pub async fn create(&self, queue: &str) {
+        #[cfg(feature = "sqs")]
+        if let Some(sqs) = &self.sqs {
+            for q in [queue.to_owned(), format!("{queue}-errors")] {
+                sqs.client()
+                    .create_queue()
+                    .queue_name(q)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+        let _ = queue;
+    }
+
+    /// The SQS backend, when that is the one under benchmark.
+    #[cfg(feature = "sqs")]
+    pub fn sqs(&self) -> Option<&ferry::backend::sqs::SqsBackend> {
+        self.sqs.as_ref()
+    }
+
     /// Publishes `n` messages of `size` bytes to `queue`, in batches.
     pub async fn load(&self, queue: &str, n: usize, size: usize) {
         let payload = vec![b'x'; size];

@@ -4,9 +4,14 @@
 //! peak RSS. Not a test: it prints figures (recorded in docs/PERFORMANCE.md).
 //!
 //! `cargo run --release -p ferry-bench -- --messages 20000 --backend embedded`
+//! `cargo run --release -p ferry-bench --features sqs -- --backend sqs --baseline` (with
+//! `FERRY_TEST_SQS_ENDPOINT` from `scripts/servers/elasticmq.sh`): also runs a direct
+//! aws-sdk-sqs consumer with the same limits and prints the ratio.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod backends;
+#[cfg(feature = "sqs")]
+mod baseline;
 mod measure;
 mod worker;
 
@@ -33,6 +38,9 @@ struct Args {
     /// Payload size in bytes.
     #[arg(long, default_value_t = 256)]
     payload_bytes: usize,
+    /// Also run the direct-consumer baseline on the same backend (sqs) and print the ratio.
+    #[arg(long)]
+    baseline: bool,
 }
 
 #[tokio::main]
@@ -47,6 +55,7 @@ async fn main() {
     println!("machine: {}", measure::machine());
 
     let queue = format!("bench-{}", std::process::id());
+    backend.create(&queue).await;
     let loaded = Instant::now();
     backend
         .load(&queue, args.messages, args.payload_bytes)
@@ -103,4 +112,46 @@ async fn main() {
         usage.peak_rss_kib as f64 / 1024.0
     );
     backend.finish(&queue).await;
+    if args.baseline {
+        run_baseline(&backend, &args, n / elapsed.as_secs_f64()).await;
+    }
+}
+
+/// Runs the direct-consumer baseline on a queue of its own and prints the comparison.
+#[cfg(feature = "sqs")]
+async fn run_baseline(backend: &backends::BenchBackend, args: &Args, ferry_rate: f64) {
+    let sqs = backend
+        .sqs()
+        .expect("--baseline needs --backend sqs (built with --features sqs)");
+    let queue = format!("bench-baseline-{}", std::process::id());
+    backend.create(&queue).await;
+    backend
+        .load(&queue, args.messages, args.payload_bytes)
+        .await;
+    let url = sqs.queue_url(&queue).await.unwrap();
+    let b = baseline::consume(
+        sqs.client(),
+        &url,
+        args.messages,
+        args.max_in_flight as usize,
+        args.batch as usize,
+    )
+    .await;
+    let n = args.messages as f64;
+    let rate = n / b.elapsed.as_secs_f64();
+    println!("\n== baseline (direct aws-sdk-sqs consumer, same limits, in-process no-op handler)");
+    println!(
+        "throughput:            {rate:.0} messages/s ({} in {:.2?})",
+        args.messages, b.elapsed
+    );
+    println!(
+        "consumer CPU:          {:.3} s per 1000 messages",
+        b.cpu_seconds / n * 1000.0
+    );
+    println!("ratio ferry/baseline:  {:.2}", ferry_rate / rate);
+}
+
+#[cfg(not(feature = "sqs"))]
+async fn run_baseline(_: &backends::BenchBackend, _: &Args, _: f64) {
+    panic!("--baseline needs --backend sqs, built with --features sqs");
 }

@@ -98,32 +98,7 @@ impl FerryRun {
 
     /// CPU and peak memory so far.
     pub fn usage(&self) -> Usage {
-        let pid = self.child.id().unwrap();
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        // Fields after the command name: utime is field 14, stime 15 (1-based).
-        let after = stat.rsplit_once(") ").map(|(_, r)| r).unwrap_or_default();
-        let fields: Vec<&str> = after.split_whitespace().collect();
-        let ticks = |i: usize| {
-            fields
-                .get(i)
-                .and_then(|f| f.parse::<f64>().ok())
-                .unwrap_or(0.0)
-        };
-        let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-            .ok()
-            .flatten()
-            .unwrap_or(100) as f64;
-        let cpu_seconds = (ticks(11) + ticks(12)) / hz;
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        let peak_rss_kib = status
-            .lines()
-            .find(|l| l.starts_with("VmHWM:"))
-            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-            .unwrap_or(0);
-        Usage {
-            cpu_seconds,
-            peak_rss_kib,
-        }
+        usage_of(self.child.id().unwrap())
     }
 
     /// Stops ferry (SIGTERM, drain) and returns the receive time of each message.
@@ -137,6 +112,35 @@ impl FerryRun {
         let _ = tokio::time::timeout(Duration::from_secs(60), self.child.wait()).await;
         let _ = (&mut self.reader).await; // stdout closed: the reader has seen every line
         self.received.lock().unwrap().clone()
+    }
+}
+
+/// CPU and peak memory of process `pid` so far (`/proc/<pid>/stat` and `status`).
+pub fn usage_of(pid: u32) -> Usage {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name: utime is field 14, stime 15 (1-based).
+    let after = stat.rsplit_once(") ").map(|(_, r)| r).unwrap_or_default();
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100) as f64;
+    let cpu_seconds = (ticks(11) + ticks(12)) / hz;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let peak_rss_kib = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0);
+    Usage {
+        cpu_seconds,
+        peak_rss_kib,
     }
 }
 
