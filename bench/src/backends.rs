@@ -1,7 +1,8 @@
 //! The backends the benchmark can run through: how to create and preload a queue and the
 //! config section ferry needs. Add a backend by adding a [`BenchBackend`] and a match arm
 //! in [`open`]. `sqs` (feature `sqs`) runs against `FERRY_TEST_SQS_ENDPOINT` (ElasticMQ
-//! from `scripts/servers/elasticmq.sh`) or, without it, SQS in `AWS_REGION`.
+//! from `scripts/servers/elasticmq.sh`) or, without it, SQS in `AWS_REGION`; `pubsub`
+//! (feature `pubsub`) runs against the emulator at `FERRY_TEST_PUBSUB_EMULATOR_HOST`.
 
 use std::sync::Arc;
 
@@ -15,6 +16,8 @@ pub struct BenchBackend {
     backend: Arc<dyn Backend>,
     #[cfg(feature = "sqs")]
     sqs: Option<ferry::backend::sqs::SqsBackend>,
+    #[cfg(feature = "pubsub")]
+    pubsub: Option<gcloud_pubsub::client::Client>,
     config_toml: String,
     features: &'static [&'static str],
     _dir: Option<tempfile::TempDir>,
@@ -34,6 +37,8 @@ pub async fn open(name: &str) -> BenchBackend {
                 backend: Arc::new(backend),
                 #[cfg(feature = "sqs")]
                 sqs: None,
+                #[cfg(feature = "pubsub")]
+                pubsub: None,
                 config_toml: format!(
                     "[backend.embedded]\npath = {:?}\n",
                     cfg.path.display().to_string()
@@ -44,7 +49,11 @@ pub async fn open(name: &str) -> BenchBackend {
         }
         #[cfg(feature = "sqs")]
         "sqs" => sqs().await,
-        other => panic!("unknown backend `{other}` (known: embedded; sqs with `--features sqs`)"),
+        #[cfg(feature = "pubsub")]
+        "pubsub" => pubsub().await,
+        other => panic!(
+            "unknown backend `{other}` (known: embedded; sqs, pubsub with `--features sqs,pubsub`)"
+        ),
     }
 }
 
@@ -69,8 +78,37 @@ async fn sqs() -> BenchBackend {
     BenchBackend {
         backend: Arc::new(backend.clone()),
         sqs: Some(backend),
+        #[cfg(feature = "pubsub")]
+        pubsub: None,
         config_toml: toml,
         features: &["sqs"],
+        _dir: None,
+    }
+}
+
+#[cfg(feature = "pubsub")]
+async fn pubsub() -> BenchBackend {
+    use ferry::backend::pubsub::{PubsubBackend, PubsubConfig};
+    let host = std::env::var("FERRY_TEST_PUBSUB_EMULATOR_HOST")
+        .expect("set FERRY_TEST_PUBSUB_EMULATOR_HOST (scripts/servers/pubsub.sh start)");
+    let project = format!("ferry-bench-{}", std::process::id());
+    let mut cfg = PubsubConfig::new(project.clone());
+    cfg.emulator_host = Some(host.clone());
+    let backend = PubsubBackend::open(&cfg).await.unwrap();
+    let admin = gcloud_pubsub::client::Client::new(gcloud_pubsub::client::ClientConfig {
+        project_id: Some(project.clone()),
+        environment: gcloud_gax::conn::Environment::Emulator(host.clone()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    BenchBackend {
+        backend: Arc::new(backend),
+        #[cfg(feature = "sqs")]
+        sqs: None,
+        pubsub: Some(admin),
+        config_toml: format!("[backend.pubsub]\nproject = {project:?}\nemulator_host = {host:?}\n"),
+        features: &["pubsub"],
         _dir: None,
     }
 }
@@ -85,6 +123,20 @@ impl BenchBackend {
                     .create_queue()
                     .queue_name(q)
                     .send()
+                    .await
+                    .unwrap();
+            }
+        }
+        #[cfg(feature = "pubsub")]
+        if let Some(admin) = &self.pubsub {
+            for q in [queue.to_owned(), format!("{queue}-errors")] {
+                admin.create_topic(&q, None, None).await.unwrap();
+                let settings = gcloud_pubsub::subscription::SubscriptionConfig {
+                    ack_deadline_seconds: 30,
+                    ..Default::default()
+                };
+                admin
+                    .create_subscription(&q, &q, settings, None)
                     .await
                     .unwrap();
             }
