@@ -7,18 +7,12 @@
 
 use std::time::Duration;
 
-use ferry::backend::NewMessage;
 use ferry_tests::{
     FerryBuilder, Sub, TestWorker, assert_eventually,
     conformance::{dead_letters, publish, story},
     fixtures::{BackendFixture, OwnEmulator, Pubsub, SubSetup, emulator_host},
+    ordering::{assert_in_order, two_keys},
 };
-
-fn keyed(queue: &str, payload: &str, key: &str) -> NewMessage {
-    let mut m = NewMessage::new(queue, payload.to_owned());
-    m.ordering_key = Some(key.to_owned());
-    m
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ordering_keys_hold_under_retries() {
@@ -38,81 +32,20 @@ async fn ordering_keys_hold_under_retries() {
         )
         .spawn()
         .await;
-    let mut messages = Vec::new();
-    for i in 0..5 {
-        // a1 fails once and b2 twice before they succeed; each call takes a moment, so the
-        // two keys overlap.
-        let mut a = keyed("ps-order", &format!("a{i}"), "A").attribute("t.sleep_ms", "100");
-        if i == 1 {
-            a = a.attribute("t.fail_until", "2");
-        }
-        let mut b = keyed("ps-order", &format!("b{i}"), "B").attribute("t.sleep_ms", "100");
-        if i == 2 {
-            b = b.attribute("t.fail_until", "3");
-        }
-        messages.push(a);
-        messages.push(b);
-    }
-    let ids = f.backend().await.publish(messages).await.unwrap();
+    // Each call takes a moment, so the two keys overlap.
+    let ids = f
+        .backend()
+        .await
+        .publish(two_keys("ps-order", 100))
+        .await
+        .unwrap();
     assert_eventually!(
         ids.iter()
             .all(|id| ferry.count_for("message.done", id) == 1),
         "all done"
     );
-    let mut calls = worker.calls();
-    calls.sort_by_key(|c| c.started);
-    let t0 = calls[0].started;
-    for c in &calls {
-        println!(
-            "{:>8.3?} {} attempt {}",
-            c.started - t0,
-            c.payload,
-            c.attempt
-        );
-    }
-    for key in ["a", "b"] {
-        let group: Vec<_> = calls
-            .iter()
-            .filter(|c| c.payload.starts_with(key))
-            .collect();
-        let order: Vec<(&str, u32)> = group
-            .iter()
-            .map(|c| (c.payload.as_str(), c.attempt))
-            .collect();
-        let expected: Vec<(String, u32)> = if key == "a" {
-            vec![
-                ("a0", 1),
-                ("a1", 1),
-                ("a1", 2),
-                ("a2", 1),
-                ("a3", 1),
-                ("a4", 1),
-            ]
-        } else {
-            vec![
-                ("b0", 1),
-                ("b1", 1),
-                ("b2", 1),
-                ("b2", 2),
-                ("b2", 3),
-                ("b3", 1),
-                ("b4", 1),
-            ]
-        }
-        .into_iter()
-        .map(|(p, a)| (p.to_owned(), a))
-        .collect();
-        let expected: Vec<(&str, u32)> = expected.iter().map(|(p, a)| (p.as_str(), *a)).collect();
-        assert_eq!(order, expected, "key {key}: in order, retries in place");
-        for pair in group.windows(2) {
-            assert!(
-                pair[1].started >= pair[0].finished.unwrap(),
-                "{} started before {} of the same key finished",
-                pair[1].payload,
-                pair[0].payload
-            );
-        }
-    }
+    let calls = worker.calls();
+    assert_in_order(&calls);
     assert!(
         calls.iter().any(|c| c.concurrent >= 2),
         "the two keys did run side by side"

@@ -10,13 +10,8 @@ use ferry::backend::{Backend, NewMessage};
 use ferry_tests::{
     FerryBuilder, Sub, TestWorker, assert_eventually,
     fixtures::{BackendFixture, Sqs},
+    ordering::{assert_in_order, keyed, two_keys},
 };
-
-fn keyed(queue: &str, payload: &str, key: &str) -> NewMessage {
-    let mut m = NewMessage::new(queue, payload.to_owned());
-    m.ordering_key = Some(key.to_owned());
-    m
-}
 
 async fn fifo(f: &Sqs, name: &str) {
     f.create_queue(name, &[(QueueAttributeName::FifoQueue, "true")])
@@ -39,76 +34,13 @@ async fn order_per_group_holds_under_retries() {
         )
         .spawn()
         .await;
-    let mut messages = Vec::new();
-    for i in 0..5 {
-        // a1 fails once and b2 twice before they succeed.
-        let mut a = keyed(q, &format!("a{i}"), "A");
-        if i == 1 {
-            a = a.attribute("t.fail_until", "2");
-        }
-        let mut b = keyed(q, &format!("b{i}"), "B");
-        if i == 2 {
-            b = b.attribute("t.fail_until", "3");
-        }
-        messages.push(a);
-        messages.push(b);
-    }
-    let ids = f.sqs().publish(messages).await.unwrap();
+    let ids = f.sqs().publish(two_keys(q, 0)).await.unwrap();
     assert_eventually!(
         ids.iter()
             .all(|id| ferry.count_for("message.done", id) == 1),
         "all done"
     );
-    let mut calls = worker.calls();
-    calls.sort_by_key(|c| c.started);
-    let group = |prefix: &str| -> Vec<(String, u32)> {
-        calls
-            .iter()
-            .filter(|c| c.payload.starts_with(prefix))
-            .map(|c| (c.payload.clone(), c.attempt))
-            .collect()
-    };
-    let expect = |seq: &[(&str, u32)]| -> Vec<(String, u32)> {
-        seq.iter().map(|(p, a)| ((*p).to_owned(), *a)).collect()
-    };
-    assert_eq!(
-        group("a"),
-        expect(&[
-            ("a0", 1),
-            ("a1", 1),
-            ("a1", 2),
-            ("a2", 1),
-            ("a3", 1),
-            ("a4", 1)
-        ])
-    );
-    assert_eq!(
-        group("b"),
-        expect(&[
-            ("b0", 1),
-            ("b1", 1),
-            ("b2", 1),
-            ("b2", 2),
-            ("b2", 3),
-            ("b3", 1),
-            ("b4", 1)
-        ])
-    );
-    // Within a group nothing ran at once: each call started after the previous finished.
-    for prefix in ["a", "b"] {
-        let mine: Vec<_> = calls
-            .iter()
-            .filter(|c| c.payload.starts_with(prefix))
-            .collect();
-        for w in mine.windows(2) {
-            assert!(
-                w[1].started >= w[0].finished.unwrap(),
-                "{} overlapped {}",
-                w[1].payload,
-                w[0].payload
-            );
-        }
-    }
+    assert_in_order(&worker.calls());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
