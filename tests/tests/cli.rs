@@ -256,3 +256,25 @@ async fn without_a_worker_ferry_says_so_and_is_not_ready() {
         "ferry itself is alive"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_drains_like_sigterm() {
+    let f = Embedded::new().await;
+    let worker = ferry_tests::TestWorker::start().await;
+    let mut ferry = FerryBuilder::new(f.backend_toml(), &worker.url())
+        .toml("[shutdown]\ngrace = \"20s\"")
+        .sub(Sub::new("s").set("queue", "\"q\""))
+        .spawn()
+        .await;
+    let id = ferry_tests::conformance::publish(&f, "q", "slow", &[("t.sleep_ms", "800")]).await;
+    assert_eventually!(worker.calls_for("slow").len() == 1, "call running");
+    ferry.signal(Signal::SIGINT);
+    assert!(ferry.wait().await.success(), "exit 0 after the drain");
+    assert_eq!(
+        ferry.count_for("message.done", &id),
+        1,
+        "the running call finished and was acked before exit"
+    );
+    assert!(ferry.events_of("message.handed_back").is_empty());
+    assert_eq!(ferry.events_of("ferry.stopped").len(), 1);
+}

@@ -208,3 +208,30 @@ async fn queue_stats_reports_sqs_counts() {
         "{row}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_can_be_named_by_its_url() {
+    let f = Sqs::new().await;
+    let url = f.create_queue("sqs-by-url", &[]).await;
+    f.create_queue("sqs-by-url-errors", &[]).await;
+    let worker = TestWorker::start().await;
+    let ferry = FerryBuilder::new(f.backend_toml(), &worker.url())
+        .sub(
+            Sub::new("s")
+                .set("queue", &format!("\"{url}\""))
+                .set("error_queue", "\"sqs-by-url-errors\""),
+        )
+        .spawn()
+        .await;
+    let id = f
+        .sqs()
+        .publish(vec![NewMessage::new("sqs-by-url", "by url")])
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eventually!(
+        ferry.count_for("message.done", &id) == 1,
+        "consumed from the queue named by its URL"
+    );
+    assert_eq!(worker.calls_for("by url").len(), 1);
+}
