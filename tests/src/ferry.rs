@@ -168,7 +168,7 @@ impl FerryBuilder {
         let events = Arc::new(Mutex::new(Vec::new()));
         let stdout = child.stdout.take().unwrap();
         let sink = events.clone();
-        tokio::spawn(async move {
+        let reader = tokio::spawn(async move {
             let mut lines = BufReader::new(stdout).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 match serde_json::from_str::<Value>(&line) {
@@ -187,6 +187,7 @@ impl FerryBuilder {
         });
         let mut p = FerryProcess {
             child,
+            reader: Some(reader),
             events,
             stderr: stderr_text,
             config_path: path,
@@ -209,6 +210,8 @@ impl FerryBuilder {
 /// A running `ferry run`.
 pub struct FerryProcess {
     child: Child,
+    /// Reads the JSON events from stdout until it closes.
+    reader: Option<tokio::task::JoinHandle<()>>,
     events: Arc<Mutex<Vec<Value>>>,
     stderr: Arc<Mutex<String>>,
     config_path: PathBuf,
@@ -317,12 +320,19 @@ impl FerryProcess {
         nix::sys::signal::kill(pid, sig).unwrap();
     }
 
-    /// Waits for the process to exit.
+    /// Waits (up to 60 s) for ferry to exit, and for every event it wrote to be read.
     pub async fn wait(&mut self) -> ExitStatus {
-        tokio::time::timeout(Duration::from_secs(60), self.child.wait())
+        let status = tokio::time::timeout(Duration::from_secs(60), self.child.wait())
             .await
             .expect("ferry did not exit")
-            .unwrap()
+            .unwrap();
+        if let Some(reader) = self.reader.take() {
+            tokio::time::timeout(Duration::from_secs(10), reader)
+                .await
+                .expect("ferry's stdout did not close after it exited")
+                .unwrap();
+        }
+        status
     }
 
     /// Runs a `ferry` CLI command against this process's config.

@@ -126,6 +126,12 @@ async fn a_blast_mails_every_customer_exactly_once() {
     // the second blast's fan-out carried the same de-duplication ids and was dropped.
     let fanned: Vec<Value> = lists.events_of("message.published");
     assert_eq!(fanned.len(), 20, "10 follow-ups per list message");
+    // The queue is settled; the last `message.done` lines may still be on their way from
+    // ferry's stdout, and nothing more can come.
+    assert_eventually!(
+        customers.events_of("message.done").len() >= 10,
+        "every customer message logged done"
+    );
     assert_eq!(
         customers.events_of("message.done").len(),
         10,
