@@ -304,10 +304,10 @@ impl Feed {
         }
     }
 
-    /// A deadline set through the stream (a delay, a deferred copy) ends at `at`.
-    pub fn pending_until(&self, at: Instant) {
+    /// A deadline of `secs` (a delay, a deferred copy) is being set through the stream.
+    pub fn pending_for(&self, secs: i32) {
+        let at = Instant::now() + Duration::from_secs(secs.unsigned_abs().into()) + DEADLINE_SLACK;
         let mut st = self.state();
-        let at = at + DEADLINE_SLACK;
         st.quiet_at = Some(st.quiet_at.map_or(at, |q| q.max(at)));
     }
 
@@ -372,7 +372,7 @@ impl Feed {
         }
         self.arrived.notify_waiters();
         for (ack_id, secs) in later {
-            self.pending_until(Instant::now() + Duration::from_secs(secs.unsigned_abs().into()));
+            self.pending_for(secs);
             // Failing here only means the copy comes back after the stream's deadline.
             let _ = self.api.modack(&self.sub, vec![ack_id], secs).await;
         }

@@ -75,9 +75,7 @@ impl PubsubBackend {
         delay: Duration,
     ) -> Result<(), BackendError> {
         let secs = deadline_secs(delay);
-        feed.pending_until(
-            tokio::time::Instant::now() + Duration::from_secs(secs.unsigned_abs().into()),
-        );
+        feed.pending_for(secs);
         self.api
             .modack(&feed.sub, vec![receipt.0.clone()], secs)
             .await
