@@ -1,13 +1,25 @@
 //! Where log records go. [`StdoutSink`] writes one JSON object per line to stdout from a
-//! background task, so emitting never blocks a delivery; an Elasticsearch sink plugs in
-//! behind the same trait.
+//! thread of its own, so emitting never blocks a delivery and never waits on a blocking
+//! pool; an Elasticsearch sink plugs in behind the same trait.
+//!
+//! The writer thread serialises everything queued, writes it in one go, and then rests for
+//! [`COALESCE`] before it looks again: under load, records leave in a few large writes
+//! instead of one system call and one thread wake-up per line; when idle the thread sleeps
+//! until the next record. A record is on stdout at most a few milliseconds after it was
+//! emitted, and [`LogSink::flush`] still returns only once everything before it is written.
+
+use std::{
+    io::{BufWriter, Write},
+    sync::mpsc,
+    time::Duration,
+};
 
 use async_trait::async_trait;
 use serde_json::Value;
-use tokio::{
-    io::{AsyncWrite, AsyncWriteExt, BufWriter},
-    sync::{mpsc, oneshot},
-};
+use tokio::sync::oneshot;
+
+/// How long the writer rests after a write, letting records gather for the next one.
+const COALESCE: Duration = Duration::from_millis(2);
 
 /// A destination for log records.
 #[async_trait]
@@ -26,42 +38,56 @@ enum Command {
 /// JSON lines to stdout (or any writer).
 #[derive(Debug, Clone)]
 pub struct StdoutSink {
-    tx: mpsc::UnboundedSender<Command>,
+    tx: mpsc::Sender<Command>,
 }
 
 impl StdoutSink {
-    /// A sink writing to the process's stdout. Needs a Tokio runtime.
+    /// A sink writing to the process's stdout.
     pub fn new() -> Self {
-        Self::to_writer(tokio::io::stdout())
+        Self::to_writer(std::io::stdout())
     }
 
-    /// A sink writing to `out`. Needs a Tokio runtime.
-    pub fn to_writer(out: impl AsyncWrite + Unpin + Send + 'static) -> Self {
-        let (tx, mut rx) = mpsc::unbounded_channel::<Command>();
-        tokio::spawn(async move {
-            let mut out = BufWriter::new(out);
-            while let Some(cmd) = rx.recv().await {
-                let mut pending = Some(cmd);
-                // Write everything that is queued, then flush once.
-                while let Some(cmd) = pending.take().or_else(|| rx.try_recv().ok()) {
-                    match cmd {
-                        Command::Line(v) => {
-                            let mut line = serde_json::to_vec(&v).unwrap_or_default();
-                            line.push(b'\n');
-                            if out.write_all(&line).await.is_err() {
-                                return;
-                            }
-                        }
-                        Command::Flush(done) => {
-                            let _ = out.flush().await;
-                            let _ = done.send(());
-                        }
+    /// A sink writing to `out`, from a thread of its own (ended when every clone of the
+    /// sink is dropped, or when `out` fails).
+    pub fn to_writer(out: impl Write + Send + 'static) -> Self {
+        let (tx, rx) = mpsc::channel::<Command>();
+        let spawned = std::thread::Builder::new()
+            .name("ferry-log-writer".into())
+            .spawn(move || write_lines(out, &rx));
+        if let Err(e) = spawned {
+            // Without a thread there is nowhere to write: say so once, on stderr.
+            eprintln!("ferry: cannot start the log writer thread: {e}");
+        }
+        Self { tx }
+    }
+}
+
+/// The writer thread's loop.
+fn write_lines(out: impl Write, rx: &mpsc::Receiver<Command>) {
+    let mut out = BufWriter::with_capacity(64 * 1024, out);
+    let mut waiting = Vec::new();
+    while let Ok(first) = rx.recv() {
+        let mut next = Some(first);
+        while let Some(cmd) = next.take().or_else(|| rx.try_recv().ok()) {
+            match cmd {
+                Command::Line(v) => {
+                    let written = serde_json::to_writer(&mut out, &v)
+                        .map_err(std::io::Error::from)
+                        .and_then(|()| out.write_all(b"\n"));
+                    if written.is_err() {
+                        return;
                     }
                 }
-                let _ = out.flush().await;
+                Command::Flush(done) => waiting.push(done),
             }
-        });
-        Self { tx }
+        }
+        if out.flush().is_err() {
+            return;
+        }
+        for done in waiting.drain(..) {
+            let _ = done.send(());
+        }
+        std::thread::sleep(COALESCE);
     }
 }
 
@@ -84,3 +110,6 @@ impl LogSink for StdoutSink {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
