@@ -26,8 +26,8 @@ use crate::reply::Reply;
 /// # let _ = Greeter { greeting: "hello".into() };
 /// ```
 ///
-/// The future must be `Send`: the SDK runs each call on its own task, so that a panic
-/// becomes a retry answer and the deadline can stop it.
+/// The future must be `Send`: the gRPC server runs each call on its own task, on any of the
+/// runtime's threads. A panic in it becomes a retry answer, and the deadline stops it.
 pub trait Handler: Send + Sync + 'static {
     /// Handles `msg`. Never panic on bad input: answer
     /// [`Reply::dead_letter`] for messages that can never succeed.

@@ -1,14 +1,16 @@
-//! The `ferry.v1.WorkerService` implementation around a [`Handler`]: runs each call on its
-//! own task so that a panic becomes a retry answer, stops the call at the message's
-//! deadline, and refuses new calls once shutdown has begun.
+//! The `ferry.v1.WorkerService` implementation around a [`Handler`]: catches a panic of the
+//! handler and answers it as a retry, stops the call at the message's deadline, and refuses
+//! new calls once shutdown has begun.
 
 use std::any::Any;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use ferry_proto::v1::worker_service_server::WorkerService;
 use ferry_proto::v1::{HandleRequest, HandleResponse};
-use tokio_util::task::{AbortOnDropHandle, TaskTracker};
+use futures::FutureExt as _;
+use tokio_util::task::TaskTracker;
 use tonic::{Request, Response, Status};
 
 use crate::handler::Handler;
@@ -55,20 +57,18 @@ impl<H: Handler> Worker<H> {
         }
     }
 
-    /// Runs the handler for `msg` on its own task, up to the message's deadline.
-    ///
-    /// If the caller stops waiting (the gRPC call is cancelled), the task is aborted.
+    /// Runs the handler for `msg` up to the message's deadline. It runs inside the call's
+    /// own task (the server gives each call one), so a panic is caught here and only fails
+    /// this message; if ferry cancels the call, the handler is dropped with it.
     pub(crate) async fn run(&self, msg: Message) -> Reply {
         let time_left = msg.time_left();
-        let handler = Arc::clone(&self.handler);
-        let mut task = AbortOnDropHandle::new(
-            self.drain
-                .calls
-                .spawn(async move { handler.handle(msg).await }),
-        );
+        let call = self
+            .drain
+            .calls
+            .track_future(AssertUnwindSafe(self.handler.handle(msg)).catch_unwind());
         let joined = match time_left {
-            None => (&mut task).await,
-            Some(left) => match tokio::time::timeout(left, &mut task).await {
+            None => call.await,
+            Some(left) => match tokio::time::timeout(left, call).await {
                 Ok(joined) => joined,
                 Err(_elapsed) => {
                     return Reply::retry("deadline exceeded")
@@ -78,11 +78,10 @@ impl<H: Handler> Worker<H> {
         };
         match joined {
             Ok(reply) => reply,
-            Err(err) if err.is_panic() => {
-                let reason = format!("handler panicked: {}", panic_message(err.into_panic()));
+            Err(payload) => {
+                let reason = format!("handler panicked: {}", panic_message(payload));
                 Reply::retry(reason.clone()).log(Level::Error, reason)
             }
-            Err(_cancelled) => Reply::retry("handler task was cancelled"),
         }
     }
 }

@@ -1,9 +1,12 @@
 //! [`WorkerClient`]: calls the worker's `WorkerService.Handle` over one multiplexed HTTP/2
-//! connection that reconnects by itself when the worker comes back.
+//! connection that reconnects by itself when the worker comes back; each request goes out
+//! in one write ([`WholeBody`]).
 
 use std::time::Duration;
 
 use ferry_proto::v1::{HandleRequest, HandleResponse, worker_service_client::WorkerServiceClient};
+
+use super::whole_body::WholeBody;
 use tonic::{
     Request, Status,
     transport::{Channel, Endpoint},
@@ -41,7 +44,7 @@ impl WorkerClient {
         request: HandleRequest,
         timeout: Duration,
     ) -> Result<HandleResponse, Status> {
-        let mut client = WorkerServiceClient::new(self.channel.clone())
+        let mut client = WorkerServiceClient::new(WholeBody(self.channel.clone()))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
         let mut request = Request::new(request);

@@ -6,6 +6,7 @@ mod client;
 mod health;
 mod logs;
 mod supervisor;
+mod whole_body;
 
 pub use client::WorkerClient;
 pub use health::HealthWatch;
