@@ -66,7 +66,7 @@ impl SqsBackend {
         self.urls.get(&self.client, queue).await
     }
 
-    fn leased(&self, receipt: &Receipt) -> Result<Leased, BackendError> {
+    fn leased(&self, receipt: &Receipt) -> Result<std::sync::Arc<Leased>, BackendError> {
         self.leases
             .get(&receipt.0)
             .ok_or_else(|| BackendError::LeaseLost(receipt.0.clone()))

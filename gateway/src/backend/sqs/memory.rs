@@ -6,7 +6,7 @@
 
 use std::{
     collections::{HashMap, VecDeque},
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::{Instant, SystemTime},
 };
 
@@ -47,10 +47,10 @@ pub(super) struct Leased {
     pub leased_at: Instant,
 }
 
-/// Leased messages by receipt handle.
+/// Leased messages by receipt handle (shared: a settle reads a lease without copying it).
 #[derive(Debug, Default)]
 pub(super) struct Leases {
-    map: Mutex<HashMap<String, Leased>>,
+    map: Mutex<HashMap<String, Arc<Leased>>>,
 }
 
 impl Leases {
@@ -61,17 +61,17 @@ impl Leases {
             if map.len() >= 4096 && map.len().is_power_of_two() {
                 map.retain(|_, l| l.leased_at.elapsed() < super::config::SQS_MAX_VISIBILITY);
             }
-            map.insert(receipt, leased);
+            map.insert(receipt, Arc::new(leased));
         }
     }
 
     /// The lease of `receipt`, if held.
-    pub fn get(&self, receipt: &str) -> Option<Leased> {
+    pub fn get(&self, receipt: &str) -> Option<Arc<Leased>> {
         self.map.lock().ok()?.get(receipt).cloned()
     }
 
     /// Forgets the lease of `receipt` (settled, or lost).
-    pub fn remove(&self, receipt: &str) -> Option<Leased> {
+    pub fn remove(&self, receipt: &str) -> Option<Arc<Leased>> {
         self.map.lock().ok()?.remove(receipt)
     }
 }

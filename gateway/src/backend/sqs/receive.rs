@@ -52,7 +52,7 @@ impl SqsBackend {
             return Ok(Vec::new());
         }
         let url = self.urls.get(&self.client, queue).await?;
-        let out = self
+        let mut request = self
             .client
             .receive_message()
             .queue_url(&url)
@@ -62,31 +62,34 @@ impl SqsBackend {
             .message_system_attribute_names(Sys::ApproximateReceiveCount)
             .message_system_attribute_names(Sys::ApproximateFirstReceiveTimestamp)
             .message_system_attribute_names(Sys::SentTimestamp)
-            .message_system_attribute_names(Sys::MessageGroupId)
-            .message_system_attribute_names(Sys::MessageDeduplicationId)
-            .message_attribute_names("All")
-            .send()
-            .await
-            .map_err(|e| sdk_error(queue, e))?;
+            .message_attribute_names("All");
+        if url.ends_with(".fifo") {
+            // Only FIFO queues have groups and SQS-side de-duplication ids.
+            request = request
+                .message_system_attribute_names(Sys::MessageGroupId)
+                .message_system_attribute_names(Sys::MessageDeduplicationId);
+        }
+        let out = request.send().await.map_err(|e| sdk_error(queue, e))?;
         let now = SystemTime::now();
-        let mut batch = Vec::with_capacity(out.messages().len());
+        let messages = out.messages.unwrap_or_default();
+        let mut batch = Vec::with_capacity(messages.len());
         let mut groups = HashSet::new();
-        for m in out.messages() {
-            let (Some(receipt), Some(sqs_id)) = (m.receipt_handle(), m.message_id()) else {
+        for mut m in messages {
+            let (Some(receipt), Some(sqs_id)) = (m.receipt_handle.take(), m.message_id.take())
+            else {
                 continue;
             };
-            let body = m.body().unwrap_or_default();
-            let decoded = decode(body, m.message_attributes());
-            let id = decoded.meta.id.clone().unwrap_or_else(|| sqs_id.to_owned());
-            if let Some(group) = system(m, &Sys::MessageGroupId)
-                && !groups.insert(group)
+            let body = m.body.take().unwrap_or_default();
+            let decoded = decode(&body, m.message_attributes());
+            let id = decoded.meta.id.clone().unwrap_or(sqs_id);
+            if let Some(group) = system(&m, &Sys::MessageGroupId)
+                && !groups.insert(group.to_owned())
             {
                 // A later message of a group already in this batch: it must wait until the
                 // first is settled, so it goes back at once, uncounted. The group stays
                 // locked while the first is leased, so order holds.
                 self.ledger.update(&id, |e| e.uncounted += 1);
-                let (batcher, url, receipt) =
-                    (self.batcher.clone(), url.clone(), receipt.to_owned());
+                let (batcher, url) = (self.batcher.clone(), url.clone());
                 tokio::spawn(async move { batcher.change_visibility(&url, &receipt, 0).await });
                 continue;
             }
@@ -97,7 +100,7 @@ impl SqsBackend {
                 // Not due yet: a best effort; if it fails, the message comes back when its
                 // lease ends and is re-delayed then.
                 let _ = self
-                    .redelay(queue, &url, receipt, &id, &decoded, due, now)
+                    .redelay(queue, &url, &receipt, &id, &decoded, due, now)
                     .await;
                 continue;
             }
@@ -106,18 +109,21 @@ impl SqsBackend {
         Ok(batch)
     }
 
-    /// Registers the lease of a received message and builds what dispatch gets.
+    /// Registers the lease of a received message and builds what dispatch gets. The
+    /// message's body and raw attributes move into the lease (kept for a hand-back copy or
+    /// a dead letter), not copied.
     #[allow(clippy::too_many_arguments)]
     fn lease(
         &self,
         queue: &str,
         url: &str,
-        m: &Message,
-        receipt: &str,
+        mut m: Message,
+        receipt: String,
         id: String,
-        body: &str,
+        body: String,
         decoded: Decoded,
     ) -> Received {
+        let m = &mut m;
         let count: u32 = system(m, &Sys::ApproximateReceiveCount)
             .and_then(|c| c.parse().ok())
             .unwrap_or(1);
@@ -159,16 +165,17 @@ impl SqsBackend {
         let dedup_id = system(m, &Sys::MessageDeduplicationId)
             .map(str::to_owned)
             .or_else(|| meta.dedup_id.clone());
+        let raw = m.message_attributes.take().unwrap_or_default();
         self.leases.insert(
-            receipt.to_owned(),
+            receipt.clone(),
             Leased {
                 url: url.to_owned(),
                 id: id.clone(),
                 attempt,
                 payload: decoded.payload.clone(),
                 attributes: decoded.attributes.clone(),
-                body: body.to_owned(),
-                raw: m.message_attributes().cloned().unwrap_or_default(),
+                body,
+                raw,
                 meta,
                 malformed: decoded.malformed.is_some(),
                 group_id,
@@ -187,7 +194,7 @@ impl SqsBackend {
             published_at: Some(published_at),
             dedup_id,
             failures: failure,
-            receipt: Receipt(receipt.to_owned()),
+            receipt: Receipt(receipt),
         }
     }
 
