@@ -174,6 +174,17 @@ impl BenchBackend {
         self.features
     }
 
-    /// Cleans up after the run.
-    pub async fn finish(&self, _queue: &str) {}
+    /// Deletes `queue` and its error queue after the run, so that a long-lived server does
+    /// not carry every earlier run's queues into the next one.
+    pub async fn finish(&self, queue: &str) {
+        #[cfg(feature = "sqs")]
+        if let Some(sqs) = &self.sqs {
+            for q in [queue.to_owned(), format!("{queue}-errors")] {
+                if let Ok(url) = sqs.queue_url(&q).await {
+                    let _ = sqs.client().delete_queue().queue_url(url).send().await;
+                }
+            }
+        }
+        let _ = queue;
+    }
 }

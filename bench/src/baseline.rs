@@ -2,7 +2,9 @@
 //! the way a team would without ferry. Same concurrency (`max_in_flight` messages at once),
 //! same batch size (at most `batch` per long poll, only as many as there is room for), the
 //! same no-op handler (records the start time, answers done) called in-process instead of
-//! over gRPC, and deletes in batches (`DeleteMessageBatch`, one per received batch).
+//! over gRPC, the same message data asked of SQS (receive count, sent time, message
+//! attributes: what counting attempts needs), and deletes in batches (`DeleteMessageBatch`,
+//! one per received batch).
 //! ferry's throughput divided by this one is the ratio the SQS backend is held to.
 
 use std::{
@@ -11,15 +13,16 @@ use std::{
     time::{Duration, Instant, SystemTime},
 };
 
-use aws_sdk_sqs::{Client, types::DeleteMessageBatchRequestEntry};
+use aws_sdk_sqs::{
+    Client,
+    types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName},
+};
 use tokio::{sync::Semaphore, task::JoinSet};
 
 /// What the baseline measured.
 pub struct Baseline {
     /// From the first receive to the last delete.
     pub elapsed: Duration,
-    /// This process's CPU seconds spent meanwhile.
-    pub cpu_seconds: f64,
 }
 
 /// The handler: the same work as the benchmark's no-op worker.
@@ -39,7 +42,6 @@ pub async fn consume(
     max_in_flight: usize,
     batch: usize,
 ) -> Baseline {
-    let cpu_before = crate::measure::usage_of(std::process::id()).cpu_seconds;
     let slots = Arc::new(Semaphore::new(max_in_flight));
     let starts: Arc<Mutex<HashMap<String, SystemTime>>> = Arc::default();
     let mut received = 0usize;
@@ -58,6 +60,11 @@ pub async fn consume(
             .queue_url(url)
             .max_number_of_messages(i32::try_from(permits.num_permits()).unwrap_or(10))
             .wait_time_seconds(1)
+            // The message data ferry reads too: a consumer needs the receive count to
+            // count attempts, and the attributes its messages carry.
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
+            .message_attribute_names("All")
             .send()
             .await
             .expect("receiving");
@@ -97,6 +104,5 @@ pub async fn consume(
     while tasks.join_next().await.is_some() {}
     Baseline {
         elapsed: started.elapsed(),
-        cpu_seconds: crate::measure::usage_of(std::process::id()).cpu_seconds - cpu_before,
     }
 }

@@ -6,7 +6,8 @@
 //! `cargo run --release -p ferry-bench -- --messages 20000 --backend embedded`
 //! `cargo run --release -p ferry-bench --features sqs -- --backend sqs --baseline` (with
 //! `FERRY_TEST_SQS_ENDPOINT` from `scripts/servers/elasticmq.sh`): also runs a direct
-//! aws-sdk-sqs consumer with the same limits and prints the ratio.
+//! aws-sdk-sqs consumer with the same limits and prints the ratio. `--server-pid
+//! "$FERRY_TEST_SQS_SERVER_PID"` adds the server's CPU; `--pin` gives it a core of its own.
 //! `cargo run --release -p ferry-bench --features pubsub --bin ferry-bench -- --backend
 //! pubsub` (with `FERRY_TEST_PUBSUB_EMULATOR_HOST` from `scripts/servers/pubsub.sh`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -15,6 +16,7 @@ mod backends;
 #[cfg(feature = "sqs")]
 mod baseline;
 mod measure;
+mod pin;
 mod worker;
 
 use std::time::{Duration, Instant};
@@ -43,11 +45,62 @@ struct Args {
     /// Also run the direct-consumer baseline on the same backend (sqs) and print the ratio.
     #[arg(long)]
     baseline: bool,
+    /// The queue server's process id (ElasticMQ's or the emulator's, printed by
+    /// `scripts/servers/*.sh start`): also print its CPU per 1000 messages in each run.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Give the queue server (`--server-pid`) the last CPU and run ferry, the worker and
+    /// the baseline on the others, so that they do not compete with the server for CPU.
+    #[arg(long, requires = "server_pid")]
+    pin: bool,
 }
 
-#[tokio::main]
-async fn main() {
+/// CPU seconds of the queue server (if `--server-pid` was given) and of this process (the
+/// worker's side of the gRPC calls, or the baseline consumer), read around one run.
+struct Cpu {
+    server: Option<f64>,
+    bench: f64,
+}
+
+impl Cpu {
+    fn now(args: &Args) -> Self {
+        Self {
+            server: args
+                .server_pid
+                .map(|pid| measure::usage_of(pid).cpu_seconds),
+            bench: measure::usage_of(std::process::id()).cpu_seconds,
+        }
+    }
+
+    /// Prints what was spent since `self`, per 1000 of `n` messages.
+    fn print_since(&self, args: &Args, n: f64, bench_is: &str) {
+        let now = Self::now(args);
+        println!(
+            "{bench_is:<23}{:.3} s per 1000 messages",
+            (now.bench - self.bench) / n * 1000.0
+        );
+        if let (Some(before), Some(after)) = (self.server, now.server) {
+            println!(
+                "queue server CPU:      {:.3} s per 1000 messages",
+                (after - before) / n * 1000.0
+            );
+        }
+    }
+}
+
+fn main() {
     let args = Args::parse();
+    // Pinned before the runtime starts: its threads, and ferry, inherit the affinity.
+    let _pinned = match (args.pin, args.server_pid) {
+        (true, Some(pid)) => Some(pin::pin(pid).unwrap_or_else(|e| panic!("{e}"))),
+        _ => None,
+    };
+    tokio::runtime::Runtime::new()
+        .expect("starting the runtime")
+        .block_on(run(args));
+}
+
+async fn run(args: Args) {
     let backend = backends::open(&args.backend).await;
     let worker = worker::NoopWorker::start().await;
     println!(
@@ -84,6 +137,7 @@ async fn main() {
         args.batch
     );
     let run = measure::FerryRun::start(&config, backend.features()).await;
+    let cpu = Cpu::now(&args);
     let started = Instant::now();
     let deadline = started + Duration::from_secs(1800);
     while worker.calls() < args.messages {
@@ -93,18 +147,24 @@ async fn main() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let elapsed = started.elapsed();
+    let with_start_up = started.elapsed();
     let usage = run.usage();
-    let received = run.stop().await;
-    let latency = measure::latencies(&received, &worker.starts());
-
     let n = args.messages as f64;
     println!("\n== results ({})", args.backend);
+    cpu.print_since(&args, n, "worker CPU (gRPC side):");
+    let events = run.stop().await;
+    let latency = measure::latencies(&events.received, &worker.starts());
+    let elapsed = events.working().unwrap_or(with_start_up);
     println!(
-        "throughput:            {:.0} messages/s ({} in {:.2?})",
+        "throughput:            {:.0} messages/s ({} in {:.2?}, ferry.started to the last message.done)",
         n / elapsed.as_secs_f64(),
         args.messages,
         elapsed
+    );
+    println!(
+        "  with start-up:       {:.0} messages/s ({:.2?} from spawning ferry)",
+        n / with_start_up.as_secs_f64(),
+        with_start_up
     );
     println!(
         "added latency p50:     {:.2?} (ferry receive -> Handle start)",
@@ -144,6 +204,7 @@ async fn run_baseline(backend: &backends::BenchBackend, args: &Args, when: &str)
         .load(&queue, args.messages, args.payload_bytes)
         .await;
     let url = sqs.queue_url(&queue).await.unwrap();
+    let cpu = Cpu::now(args);
     let b = baseline::consume(
         sqs.client(),
         &url,
@@ -161,10 +222,8 @@ async fn run_baseline(backend: &backends::BenchBackend, args: &Args, when: &str)
         "throughput:            {rate:.0} messages/s ({} in {:.2?})",
         args.messages, b.elapsed
     );
-    println!(
-        "consumer CPU:          {:.3} s per 1000 messages",
-        b.cpu_seconds / n * 1000.0
-    );
+    cpu.print_since(args, n, "consumer CPU:");
+    backend.finish(&queue).await;
     rate
 }
 

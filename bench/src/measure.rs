@@ -1,23 +1,23 @@
 //! Running the release `ferry` binary and measuring it: CPU time and peak RSS from
-//! `/proc/<pid>`, receive timestamps from its `message.received` events.
+//! `/proc/<pid>`; from its events, when it started, when each message was received and
+//! when the last one was done. Its stdout is only collected while it runs and parsed after
+//! it stopped, so reading the events takes no CPU away from the run being measured.
 
 use std::{
     collections::HashMap,
     process::Stdio,
-    sync::{Arc, Mutex},
     time::{Duration, SystemTime},
 };
 
 use tokio::{
-    io::{AsyncBufReadExt, BufReader},
+    io::AsyncReadExt,
     process::{Child, Command},
 };
 
 /// A running ferry under measurement.
 pub struct FerryRun {
     child: Child,
-    received: Arc<Mutex<HashMap<String, SystemTime>>>,
-    reader: tokio::task::JoinHandle<()>,
+    reader: tokio::task::JoinHandle<Vec<u8>>,
     _dir: tempfile::TempDir,
 }
 
@@ -27,6 +27,51 @@ pub struct Usage {
     pub cpu_seconds: f64,
     /// Peak resident set (VmHWM), KiB.
     pub peak_rss_kib: u64,
+}
+
+/// What ferry's events say about a run.
+pub struct Events {
+    /// Receive time per message id (`message.received`).
+    pub received: HashMap<String, SystemTime>,
+    /// `ferry.started`: set-up done, the receive loops begin.
+    pub started: Option<SystemTime>,
+    /// The last `message.done` (logged once the backend confirmed the settle).
+    pub last_done: Option<SystemTime>,
+}
+
+impl Events {
+    fn parse(out: &[u8]) -> Self {
+        let mut events = Self {
+            received: HashMap::new(),
+            started: None,
+            last_done: None,
+        };
+        for line in out.split(|b| *b == b'\n') {
+            let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else {
+                continue;
+            };
+            let at = v["@timestamp"].as_str().and_then(parse_time);
+            match (v["event.action"].as_str(), at) {
+                (Some("message.received"), Some(t)) => {
+                    if let Some(id) = v["ferry.message_id"].as_str() {
+                        events.received.entry(id.to_owned()).or_insert(t);
+                    }
+                }
+                (Some("ferry.started"), Some(t)) => events.started = Some(t),
+                (Some("message.done"), Some(t)) => {
+                    events.last_done = events.last_done.max(Some(t));
+                }
+                _ => {}
+            }
+        }
+        events
+    }
+
+    /// From `ferry.started` to the last `message.done`: the span the baseline's own timing
+    /// (first receive to last confirmed delete) corresponds to.
+    pub fn working(&self) -> Option<Duration> {
+        self.last_done?.duration_since(self.started?).ok()
+    }
 }
 
 /// Latency percentiles.
@@ -44,18 +89,14 @@ fn parse_time(s: &str) -> Option<SystemTime> {
 }
 
 impl FerryRun {
-    /// Builds ferry in release mode with `features` and runs it with `config`.
+    /// Builds ferry in release mode with `features` (or takes the binary named by
+    /// `FERRY_BENCH_FERRY_BIN`) and runs it with `config`.
     pub async fn start(config: &str, features: &[&str]) -> Self {
-        let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-        let mut build = escargot::CargoBuild::new()
-            .manifest_path(manifest)
-            .package("ferry")
-            .bin("ferry")
-            .release();
-        if !features.is_empty() {
-            build = build.features(features.join(" "));
-        }
-        let bin = build.run().expect("building ferry").path().to_path_buf();
+        let bin = match std::env::var_os("FERRY_BENCH_FERRY_BIN") {
+            // A ferry built elsewhere, e.g. with frame pointers for `perf`.
+            Some(bin) => std::path::PathBuf::from(bin),
+            None => build_ferry(features),
+        };
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ferry.toml");
         std::fs::write(&path, config).unwrap();
@@ -67,30 +108,14 @@ impl FerryRun {
             .kill_on_drop(true)
             .spawn()
             .unwrap();
-        let received: Arc<Mutex<HashMap<String, SystemTime>>> = Arc::default();
-        let sink = received.clone();
-        let stdout = child.stdout.take().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
         let reader = tokio::spawn(async move {
-            let mut lines = BufReader::new(stdout).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                // Cheap pre-filter: parse only receive events.
-                if !line.contains("\"message.received\"") {
-                    continue;
-                }
-                let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
-                    continue;
-                };
-                if let (Some(id), Some(t)) = (
-                    v["ferry.message_id"].as_str(),
-                    v["@timestamp"].as_str().and_then(parse_time),
-                ) {
-                    sink.lock().unwrap().entry(id.to_owned()).or_insert(t);
-                }
-            }
+            let mut out = Vec::with_capacity(16 << 20);
+            let _ = stdout.read_to_end(&mut out).await;
+            out
         });
         Self {
             child,
-            received,
             reader,
             _dir: dir,
         }
@@ -101,8 +126,8 @@ impl FerryRun {
         usage_of(self.child.id().unwrap())
     }
 
-    /// Stops ferry (SIGTERM, drain) and returns the receive time of each message.
-    pub async fn stop(mut self) -> HashMap<String, SystemTime> {
+    /// Stops ferry (SIGTERM, drain) and returns what its events say.
+    pub async fn stop(mut self) -> Events {
         if let Some(pid) = self.child.id() {
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(pid as i32),
@@ -110,9 +135,24 @@ impl FerryRun {
             );
         }
         let _ = tokio::time::timeout(Duration::from_secs(60), self.child.wait()).await;
-        let _ = (&mut self.reader).await; // stdout closed: the reader has seen every line
-        self.received.lock().unwrap().clone()
+        // stdout closed: the reader has every line.
+        let out = (&mut self.reader).await.unwrap_or_default();
+        Events::parse(&out)
     }
+}
+
+/// Builds the release `ferry` binary with `features` and returns its path.
+fn build_ferry(features: &[&str]) -> std::path::PathBuf {
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+    let mut build = escargot::CargoBuild::new()
+        .manifest_path(manifest)
+        .package("ferry")
+        .bin("ferry")
+        .release();
+    if !features.is_empty() {
+        build = build.features(features.join(" "));
+    }
+    build.run().expect("building ferry").path().to_path_buf()
 }
 
 /// CPU and peak memory of process `pid` so far (`/proc/<pid>/stat` and `status`).

@@ -4,7 +4,9 @@
 #   elasticmq.sh start   fetch ElasticMQ (pinned, from Maven Central, cached under
 #                        .cache/elasticmq/), start it on a free 127.0.0.1 port, wait until it
 #                        answers, print `export FERRY_TEST_SQS_ENDPOINT=http://127.0.0.1:PORT`
-#                        (and placeholder AWS credentials unless some are set already)
+#                        and `export FERRY_TEST_SQS_SERVER_PID=PID` (for the benchmark's
+#                        `--server-pid`), and placeholder AWS credentials unless some are
+#                        set already
 #   elasticmq.sh stop    stop the server `start` started (idempotent)
 #
 # Maven Central has no self-contained ElasticMQ jar, so a tiny generated pom pulls the
@@ -107,6 +109,7 @@ EOF
     if answers "$port"; then
       log "ElasticMQ $ELASTICMQ_VERSION listening on 127.0.0.1:$port (pid $pid)"
       echo "export FERRY_TEST_SQS_ENDPOINT=http://127.0.0.1:$port"
+      echo "export FERRY_TEST_SQS_SERVER_PID=$pid"
       # ElasticMQ accepts any signature; the SDK still needs credentials to sign with.
       echo "export AWS_ACCESS_KEY_ID=\${AWS_ACCESS_KEY_ID:-elasticmq}"
       echo "export AWS_SECRET_ACCESS_KEY=\${AWS_SECRET_ACCESS_KEY:-elasticmq}"
