@@ -90,6 +90,7 @@ impl Cpu {
 
 fn main() {
     let args = Args::parse();
+    let machine = measure::machine();
     // Pinned before the runtime starts: its threads, and ferry, inherit the affinity.
     let _pinned = match (args.pin, args.server_pid) {
         (true, Some(pid)) => Some(pin::pin(pid).unwrap_or_else(|e| panic!("{e}"))),
@@ -97,17 +98,17 @@ fn main() {
     };
     tokio::runtime::Runtime::new()
         .expect("starting the runtime")
-        .block_on(run(args));
+        .block_on(run(args, machine));
 }
 
-async fn run(args: Args) {
+async fn run(args: Args, machine: String) {
     let backend = backends::open(&args.backend).await;
     let worker = worker::NoopWorker::start().await;
     println!(
         "ferry-bench: backend={} messages={} max_in_flight={} batch={} payload={}B",
         args.backend, args.messages, args.max_in_flight, args.batch, args.payload_bytes
     );
-    println!("machine: {}", measure::machine());
+    println!("machine: {machine}");
 
     // The baseline runs before and after ferry (its figure is the mean), so neither side
     // gets the server warmer than the other.
