@@ -337,7 +337,7 @@ impl Event for WorkerLog<'_> {
             r.time(t);
         }
         for (k, v) in self.fields {
-            r.set(&format!("labels.{k}"), v.as_str());
+            r.set(format!("labels.{k}"), v.as_str());
         }
     }
 }

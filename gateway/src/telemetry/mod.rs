@@ -67,7 +67,7 @@ impl Telemetry {
         }
         let mut record = Record::new(&self.origin);
         event.fill(&mut record);
-        self.sink.write(record.into_value());
+        self.sink.write_record(record);
     }
 
     /// The metrics registry.

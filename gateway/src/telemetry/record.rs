@@ -5,8 +5,12 @@
 //! `ferry.attempt`, `ferry.realm`, …). Keys are flat dotted names, as ECS loggers write them.
 //! Every record carries its [`Origin`]: `service.name`, `service.version`, `host.name`.
 
-use std::time::{Duration, SystemTime};
+use std::{
+    borrow::Cow,
+    time::{Duration, SystemTime},
+};
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 /// The version written as `ferry.version`.
@@ -38,9 +42,12 @@ impl Origin {
     }
 }
 
-/// One log record under construction.
-#[derive(Debug, Clone)]
-pub struct Record(Map<String, Value>);
+/// One log record under construction: its fields in the order they were first set (a
+/// field set again keeps its place and takes the new value). Field names are mostly
+/// literals and are not copied; a record serialises itself without becoming a
+/// [`serde_json::Value`] first, which matters at one or two records per message.
+#[derive(Debug, Clone, Default)]
+pub struct Record(Vec<(Cow<'static, str>, Value)>);
 
 /// The message a record is about.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -68,19 +75,23 @@ fn timestamp(t: SystemTime) -> String {
 impl Record {
     /// A record stamped now, from `origin`, at level info.
     pub fn new(origin: &Origin) -> Self {
-        let mut m = Map::new();
-        m.insert("@timestamp".into(), timestamp(SystemTime::now()).into());
-        m.insert("log.level".into(), "info".into());
-        m.insert("service.name".into(), origin.service.as_str().into());
-        m.insert("service.version".into(), origin.version.as_str().into());
-        m.insert("host.name".into(), origin.host.as_str().into());
-        m.insert("ferry.version".into(), FERRY_VERSION.into());
-        Self(m)
+        let mut fields = Vec::with_capacity(16);
+        fields.push(("@timestamp".into(), timestamp(SystemTime::now()).into()));
+        fields.push(("log.level".into(), "info".into()));
+        fields.push(("service.name".into(), origin.service.as_str().into()));
+        fields.push(("service.version".into(), origin.version.as_str().into()));
+        fields.push(("host.name".into(), origin.host.as_str().into()));
+        fields.push(("ferry.version".into(), FERRY_VERSION.into()));
+        Self(fields)
     }
 
-    /// Sets any field.
-    pub fn set(&mut self, key: &str, value: impl Into<Value>) -> &mut Self {
-        self.0.insert(key.to_owned(), value.into());
+    /// Sets any field (`key` is usually a literal; a computed name is an owned `String`).
+    pub fn set(&mut self, key: impl Into<Cow<'static, str>>, value: impl Into<Value>) -> &mut Self {
+        let (key, value) = (key.into(), value.into());
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => *v = value,
+            None => self.0.push((key, value)),
+        }
         self
     }
 
@@ -139,6 +150,24 @@ impl Record {
 
     /// The finished JSON object.
     pub fn into_value(self) -> Value {
-        Value::Object(self.0)
+        Value::Object(
+            self.0
+                .into_iter()
+                .map(|(k, v)| (k.into_owned(), v))
+                .collect::<Map<String, Value>>(),
+        )
     }
 }
+
+impl Serialize for Record {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests;

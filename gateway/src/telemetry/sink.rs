@@ -18,6 +18,8 @@ use async_trait::async_trait;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
+use super::Record;
+
 /// How long the writer rests after a write, letting records gather for the next one.
 const COALESCE: Duration = Duration::from_millis(2);
 
@@ -26,12 +28,18 @@ const COALESCE: Duration = Duration::from_millis(2);
 pub trait LogSink: Send + Sync + 'static {
     /// Queues one record (never blocks).
     fn write(&self, record: Value);
+    /// Queues one record as built by telemetry; a sink that can serialise it directly
+    /// overrides this to skip the [`Value`] in between.
+    fn write_record(&self, record: Record) {
+        self.write(record.into_value());
+    }
     /// Returns once every record queued before the call is written.
     async fn flush(&self);
 }
 
 enum Command {
     Line(Value),
+    Record(Record),
     Flush(oneshot::Sender<()>),
 }
 
@@ -71,10 +79,12 @@ fn write_lines(out: impl Write, rx: &mpsc::Receiver<Command>) {
         while let Some(cmd) = next.take().or_else(|| rx.try_recv().ok()) {
             match cmd {
                 Command::Line(v) => {
-                    let written = serde_json::to_writer(&mut out, &v)
-                        .map_err(std::io::Error::from)
-                        .and_then(|()| out.write_all(b"\n"));
-                    if written.is_err() {
+                    if write_line(&mut out, &v).is_err() {
+                        return;
+                    }
+                }
+                Command::Record(r) => {
+                    if write_line(&mut out, &r).is_err() {
                         return;
                     }
                 }
@@ -91,6 +101,11 @@ fn write_lines(out: impl Write, rx: &mpsc::Receiver<Command>) {
     }
 }
 
+fn write_line(out: &mut impl Write, line: &impl serde::Serialize) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, line)?;
+    out.write_all(b"\n")
+}
+
 impl Default for StdoutSink {
     fn default() -> Self {
         Self::new()
@@ -101,6 +116,10 @@ impl Default for StdoutSink {
 impl LogSink for StdoutSink {
     fn write(&self, record: Value) {
         let _ = self.tx.send(Command::Line(record));
+    }
+
+    fn write_record(&self, record: Record) {
+        let _ = self.tx.send(Command::Record(record));
     }
 
     async fn flush(&self) {
