@@ -45,16 +45,13 @@ impl Drain {
 /// The gRPC service serving one handler.
 #[derive(Debug)]
 pub(crate) struct Worker<H> {
-    handler: Arc<H>,
+    handler: H,
     drain: Arc<Drain>,
 }
 
 impl<H: Handler> Worker<H> {
     pub(crate) fn new(handler: H, drain: Arc<Drain>) -> Self {
-        Worker {
-            handler: Arc::new(handler),
-            drain,
-        }
+        Worker { handler, drain }
     }
 
     /// Runs the handler for `msg` up to the message's deadline. It runs inside the call's

@@ -209,6 +209,11 @@ impl TestWorker {
             .collect()
     }
 
+    /// The attempt numbers of the calls of messages with this payload, in order.
+    pub fn attempts_for(&self, payload: &str) -> Vec<u32> {
+        self.calls_for(payload).iter().map(|c| c.attempt).collect()
+    }
+
     /// Finished calls.
     pub fn finished(&self) -> usize {
         self.calls().iter().filter(|c| c.finished.is_some()).count()

@@ -100,11 +100,7 @@ async fn attempts_come_from_delivery_attempt_under_a_native_policy() {
         ferry.count_for("message.dead_lettered", &id) == 1,
         "dead-lettered by ferry, before the native policy's 10"
     );
-    let attempts: Vec<u32> = worker
-        .calls_for("doomed")
-        .iter()
-        .map(|c| c.attempt)
-        .collect();
+    let attempts = worker.attempts_for("doomed");
     assert_eq!(attempts, [1, 2, 3], "delivery_attempt as the attempt");
     let letters = dead_letters(&f, "ps-native").await;
     assert_eq!(letters.len(), 1);

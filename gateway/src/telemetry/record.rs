@@ -46,7 +46,7 @@ impl Origin {
 /// field set again keeps its place and takes the new value). Field names are mostly
 /// literals and are not copied; a record serialises itself without becoming a
 /// [`serde_json::Value`] first, which matters at one or two records per message.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Record(Vec<(Cow<'static, str>, Value)>);
 
 /// The message a record is about.

@@ -77,18 +77,16 @@ fn write_lines(out: impl Write, rx: &mpsc::Receiver<Command>) {
     while let Ok(first) = rx.recv() {
         let mut next = Some(first);
         while let Some(cmd) = next.take().or_else(|| rx.try_recv().ok()) {
-            match cmd {
-                Command::Line(v) => {
-                    if write_line(&mut out, &v).is_err() {
-                        return;
-                    }
+            let written = match cmd {
+                Command::Line(v) => write_line(&mut out, &v),
+                Command::Record(r) => write_line(&mut out, &r),
+                Command::Flush(done) => {
+                    waiting.push(done);
+                    Ok(())
                 }
-                Command::Record(r) => {
-                    if write_line(&mut out, &r).is_err() {
-                        return;
-                    }
-                }
-                Command::Flush(done) => waiting.push(done),
+            };
+            if written.is_err() {
+                return;
             }
         }
         if out.flush().is_err() {

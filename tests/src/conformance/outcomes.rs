@@ -67,11 +67,7 @@ pub async fn retry_then_done(f: &dyn BackendFixture) {
         ferry.count_for("message.done", &id) == 1,
         "done after retries"
     );
-    let attempts: Vec<u32> = worker
-        .calls_for("flaky")
-        .iter()
-        .map(|c| c.attempt)
-        .collect();
+    let attempts = worker.attempts_for("flaky");
     assert_eq!(attempts, [1, 2, 3]);
     assert_eq!(ferry.count_for("message.retried", &id), 2);
 }

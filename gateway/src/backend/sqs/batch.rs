@@ -93,12 +93,9 @@ impl Batcher {
                 .lanes
                 .lock()
                 .map_err(|_| BackendError::Other("settle batcher lock poisoned".into()))?;
-            if !lanes.contains_key(url) {
-                lanes.insert(url.to_owned(), self.start_lane(url));
-            }
-            let Some(sender) = lanes.get_mut(url) else {
-                return Err(BackendError::Other("settle lane missing".into()));
-            };
+            let sender = lanes
+                .entry(url.to_owned())
+                .or_insert_with(|| self.start_lane(url));
             if let Err(mpsc::error::SendError(request)) = sender.send(request) {
                 // The lane's task ended (its runtime is gone): start a new one.
                 let fresh = self.start_lane(url);
