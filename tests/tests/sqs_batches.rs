@@ -1,13 +1,17 @@
 //! SQS: settles are batched, and each caller gets its own entry's result — a partial
-//! failure of a `DeleteMessageBatch` fails only the stale entry, and a message whose
-//! delete failed is never logged as done.
+//! failure of a `DeleteMessageBatch` fails only the stale entry, an entry that failed on
+//! SQS's side is retried on its own, and a message whose delete failed is never logged as
+//! done.
 #![cfg(feature = "sqs")]
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::time::Duration;
 
 use ferry::backend::{Backend, BackendError, NewMessage};
-use ferry_tests::{FerryBuilder, Sub, TestWorker, assert_eventually, fixtures::Sqs};
+use ferry_tests::{
+    FerryBuilder, Sub, TestWorker, assert_eventually,
+    fixtures::{BackendFixture, Sqs, SqsProxy},
+};
 
 const LEASE: Duration = Duration::from_secs(30);
 
@@ -65,13 +69,10 @@ async fn a_message_whose_delete_failed_is_not_logged_done() {
     f.create_queue(q, &[]).await;
     f.create_queue("sqs-ack-fails-errors", &[]).await;
     let worker = TestWorker::start().await;
-    let ferry = FerryBuilder::new(
-        ferry_tests::fixtures::BackendFixture::backend_toml(&f),
-        &worker.url(),
-    )
-    .sub(Sub::new("s").set("queue", &format!("\"{q}\"")))
-    .spawn()
-    .await;
+    let ferry = FerryBuilder::new(f.backend_toml(), &worker.url())
+        .sub(Sub::new("s").set("queue", &format!("\"{q}\"")))
+        .spawn()
+        .await;
     let id = f
         .sqs()
         .publish(vec![
@@ -96,4 +97,53 @@ async fn a_message_whose_delete_failed_is_not_logged_done() {
         0,
         "not logged as done"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_that_failed_on_the_server_is_deleted_on_its_own() {
+    let proxy = SqsProxy::start().await;
+    let f = Sqs::with_config(|c| c.endpoint = Some(proxy.url().to_owned())).await;
+    let q = "sqs-entry-retry";
+    f.create_queue(q, &[]).await;
+    f.create_queue("sqs-entry-retry-errors", &[]).await;
+    let worker = TestWorker::start().await;
+    let ferry = FerryBuilder::new(f.backend_toml(), &worker.url())
+        .sub(Sub::new("s").set("queue", &format!("\"{q}\"")))
+        .spawn()
+        .await;
+    proxy.fail_next_delete_entry();
+    let ids = f
+        .sqs()
+        .publish(
+            (0..3)
+                .map(|i| NewMessage::new(q, format!("e{i}")))
+                .collect(),
+        )
+        .await
+        .unwrap();
+    for id in &ids {
+        assert_eventually!(ferry.count_for("message.done", id) == 1, "{id} done");
+    }
+    assert!(
+        proxy.calls().iter().any(|c| c == "DeleteMessage"),
+        "the failed entry was deleted on its own: {:?}",
+        proxy.calls()
+    );
+    // Deleted on the server, not merely logged: nothing is left in flight to come back.
+    let s = f
+        .sqs()
+        .stats()
+        .unwrap()
+        .stats(q, "sqs-entry-retry-errors")
+        .await
+        .unwrap();
+    assert_eq!((s.ready, s.in_flight), (0, 0), "{s:?}");
+    assert!(ferry.events_of("message.settle_failed").is_empty());
+    for i in 0..3 {
+        assert_eq!(
+            worker.calls_for(&format!("e{i}")).len(),
+            1,
+            "e{i} handled once"
+        );
+    }
 }
