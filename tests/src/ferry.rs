@@ -22,7 +22,21 @@ pub fn ferry_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-        escargot::CargoBuild::new()
+        let mut build = escargot::CargoBuild::new();
+        // `cargo test` gives this process the test package's CARGO_PKG_* and CARGO_MANIFEST_*
+        // variables. Some build scripts (ring's) ask to rerun when those change, and cargo
+        // compares them with its own environment: left in, every build from a test rebuilt
+        // ferry and half its dependencies after any build from a shell, and back again.
+        for (key, _) in std::env::vars_os() {
+            let name = key.to_string_lossy();
+            if name.starts_with("CARGO_PKG_")
+                || name.starts_with("CARGO_MANIFEST_")
+                || name == "CARGO_CRATE_NAME"
+            {
+                build = build.env_remove(&key);
+            }
+        }
+        build
             .manifest_path(manifest)
             .package("ferry")
             .bin("ferry")
