@@ -23,7 +23,7 @@ use crate::{
         BackendError, DeadLetter, DeadLetterAdmin, Preflight, QueueDiscovery, QueueStats,
         STORY_PREFIX, Stats, strip_story,
     },
-    config::FerryConfig,
+    config::{FerryConfig, SubscriptionConfig},
 };
 
 /// How long listed or redriven dead letters are hidden while ferry works on them.
@@ -298,19 +298,7 @@ impl Preflight for SqsBackend {
                     sub.max_attempts
                 ));
             }
-            if sub.max_lease > SQS_MAX_VISIBILITY {
-                warnings.push(format!(
-                    "subscriptions.{name}.max_lease ({}) exceeds the 12h SQS allows a message to stay invisible \
-                     after its receive: longer handlers may be delivered twice",
-                    humantime::format_duration(sub.max_lease)
-                ));
-            }
-            if sub.receive_wait > Duration::from_secs(20) {
-                warnings.push(format!(
-                    "subscriptions.{name}.receive_wait ({}) exceeds the 20s SQS long-poll maximum; 20s is used",
-                    humantime::format_duration(sub.receive_wait)
-                ));
-            }
+            warnings.extend(limit_warnings(name, sub));
         }
         if problems.is_empty() {
             Ok(warnings)
@@ -318,4 +306,30 @@ impl Preflight for SqsBackend {
             Err(BackendError::Other(problems.join("\n")))
         }
     }
+}
+
+/// Settings of `sub` beyond what SQS allows: each works, capped, but not as written.
+pub(super) fn limit_warnings(name: &str, sub: &SubscriptionConfig) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if sub.max_lease > SQS_MAX_VISIBILITY {
+        warnings.push(format!(
+            "subscriptions.{name}.max_lease ({}) exceeds the 12h SQS allows a message to stay invisible \
+             after its receive: longer handlers may be delivered twice",
+            humantime::format_duration(sub.max_lease)
+        ));
+    }
+    if sub.backoff.max() > SQS_MAX_VISIBILITY {
+        warnings.push(format!(
+            "subscriptions.{name}.backoff.max ({}) exceeds the 12h SQS allows a message to stay invisible \
+             after its receive: a retry waits at most 12h",
+            humantime::format_duration(sub.backoff.max())
+        ));
+    }
+    if sub.receive_wait > Duration::from_secs(20) {
+        warnings.push(format!(
+            "subscriptions.{name}.receive_wait ({}) exceeds the 20s SQS long-poll maximum; 20s is used",
+            humantime::format_duration(sub.receive_wait)
+        ));
+    }
+    warnings
 }

@@ -80,13 +80,9 @@ impl SqsBackend {
         }
     }
 
-    /// The visibility for a delay: whole seconds, within the 12 hours SQS allows since the
-    /// message was received.
+    /// The visibility timeout for `delay` of the leased message ([`visibility_secs`]).
     fn visibility(leased: &Leased, delay: Duration) -> i32 {
-        let left = SQS_MAX_VISIBILITY
-            .saturating_sub(leased.leased_at.elapsed())
-            .saturating_sub(Duration::from_secs(1));
-        ceil_secs(delay.min(left))
+        visibility_secs(leased.leased_at.elapsed(), delay)
     }
 
     /// Hands a message back without counting the attempt: on a standard queue a copy
@@ -280,4 +276,15 @@ impl Backend for SqsBackend {
     fn discovery(&self) -> Option<&dyn QueueDiscovery> {
         Some(self)
     }
+}
+
+/// The visibility timeout for `delay`, of a message received `since_receive` ago: whole
+/// seconds, within the 12 hours SQS allows a message to stay invisible after its receive
+/// (one second spare, as the call itself takes time). `ferry check` warns about a
+/// `backoff.max` beyond it.
+pub(super) fn visibility_secs(since_receive: Duration, delay: Duration) -> i32 {
+    let left = SQS_MAX_VISIBILITY
+        .saturating_sub(since_receive)
+        .saturating_sub(Duration::from_secs(1));
+    ceil_secs(delay.min(left))
 }

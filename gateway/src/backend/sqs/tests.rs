@@ -1,17 +1,23 @@
-//! Unit tests of the SQS backend's pure parts: the message encoding, the bounded ledger and
-//! the rounding rules. The behaviour against a real server is tested in `tests/` against
+//! Unit tests of the SQS backend's pure parts: the message encoding, the bounded ledger,
+//! the rounding rules and SQS's limits. The behaviour against a real server is tested in `tests/` against
 //! ElasticMQ.
 
 use std::{collections::BTreeMap, time::Duration};
 
 use super::{
+    admin::limit_warnings,
+    backend::visibility_secs,
     codec::{
         MAX_ATTRIBUTES, META, Meta, STORY, decode, encode, is_legal_name, is_legal_text, story_json,
     },
     memory::Ledger,
     publish::{ceil_secs, fifo_token},
 };
-use crate::backend::{DeadLetterStory, Failure};
+use crate::{
+    backend::{DeadLetterStory, Failure},
+    config::SubscriptionConfig,
+    retry::Backoff,
+};
 
 fn attrs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
@@ -196,4 +202,37 @@ fn fifo_tokens_are_kept_or_hashed() {
     assert_eq!(fifo_token(&long).len(), 36);
     assert_eq!(fifo_token(&long), fifo_token(&long), "deterministic");
     assert_ne!(fifo_token("a b"), "a b");
+}
+
+#[test]
+fn retry_visibility_stays_within_twelve_hours_of_the_receive() {
+    const HOUR: Duration = Duration::from_secs(3600);
+    assert_eq!(
+        visibility_secs(Duration::ZERO, Duration::from_millis(1200)),
+        2
+    );
+    assert_eq!(visibility_secs(Duration::ZERO, 24 * HOUR), 43_199, "capped");
+    assert_eq!(
+        visibility_secs(11 * HOUR, 2 * HOUR),
+        3_599,
+        "what is left of the 12 h since the receive"
+    );
+    assert_eq!(visibility_secs(13 * HOUR, HOUR), 0, "nothing left");
+}
+
+#[test]
+fn settings_beyond_the_sqs_limits_are_warned_about() {
+    assert!(limit_warnings("s", &SubscriptionConfig::default()).is_empty());
+    let sub = SubscriptionConfig {
+        max_lease: Duration::from_secs(13 * 3600),
+        backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(24 * 3600)).unwrap(),
+        receive_wait: Duration::from_secs(30),
+        ..SubscriptionConfig::default()
+    };
+    let warnings = limit_warnings("s", &sub);
+    assert_eq!(warnings.len(), 3, "{warnings:#?}");
+    assert!(warnings[0].starts_with("subscriptions.s.max_lease (13h) exceeds the 12h"));
+    assert!(warnings[1].starts_with("subscriptions.s.backoff.max (1day) exceeds the 12h"));
+    assert!(warnings[1].ends_with("a retry waits at most 12h"));
+    assert!(warnings[2].starts_with("subscriptions.s.receive_wait (30s) exceeds the 20s"));
 }
