@@ -1,6 +1,6 @@
 //! Unit tests of the SQS backend's pure parts: the message encoding, the bounded ledger,
-//! the rounding rules and SQS's limits. The behaviour against a real server is tested in `tests/` against
-//! ElasticMQ.
+//! the rounding rules and SQS's limits. The behaviour against a real server is tested in
+//! `tests/` against ElasticMQ.
 
 use std::{collections::BTreeMap, time::Duration};
 
