@@ -143,12 +143,7 @@ impl FerryRun {
 
 /// Builds the release `ferry` binary with `features` and returns its path.
 fn build_ferry(features: &[&str]) -> std::path::PathBuf {
-    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-    let mut build = escargot::CargoBuild::new()
-        .manifest_path(manifest)
-        .package("ferry")
-        .bin("ferry")
-        .release();
+    let mut build = ferry_tests::ferry::cargo_build_ferry().release();
     if !features.is_empty() {
         build = build.features(features.join(" "));
     }

@@ -21,25 +21,7 @@ use crate::assert_eventually;
 pub fn ferry_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-        let mut build = escargot::CargoBuild::new();
-        // `cargo test` gives this process the test package's CARGO_PKG_* and CARGO_MANIFEST_*
-        // variables. Some build scripts (ring's) ask to rerun when those change, and cargo
-        // compares them with its own environment: left in, every build from a test rebuilt
-        // ferry and half its dependencies after any build from a shell, and back again.
-        for (key, _) in std::env::vars_os() {
-            let name = key.to_string_lossy();
-            if name.starts_with("CARGO_PKG_")
-                || name.starts_with("CARGO_MANIFEST_")
-                || name == "CARGO_CRATE_NAME"
-            {
-                build = build.env_remove(&key);
-            }
-        }
-        build
-            .manifest_path(manifest)
-            .package("ferry")
-            .bin("ferry")
+        cargo_build_ferry()
             .all_features()
             .run()
             .expect("building the ferry binary")
@@ -47,6 +29,29 @@ pub fn ferry_bin() -> PathBuf {
             .to_path_buf()
     })
     .clone()
+}
+
+/// A cargo build of the workspace's `ferry` binary, for a program that cargo itself runs
+/// (a test, the benchmark) to build ferry with.
+///
+/// cargo gives such a program its own package's CARGO_PKG_* and CARGO_MANIFEST_*
+/// variables. Some build scripts (ring's) ask to rerun when those change, and cargo
+/// compares them with its own environment: left in, every build from a test or the
+/// benchmark rebuilt ferry and half its dependencies after any build from a shell, and
+/// back again. They are removed here.
+pub fn cargo_build_ferry() -> escargot::CargoBuild {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+    let mut build = escargot::CargoBuild::new();
+    for (key, _) in std::env::vars_os() {
+        let name = key.to_string_lossy();
+        if name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_MANIFEST_")
+            || name == "CARGO_CRATE_NAME"
+        {
+            build = build.env_remove(&key);
+        }
+    }
+    build.manifest_path(manifest).package("ferry").bin("ferry")
 }
 
 /// One `[subscriptions.<name>]` table.
