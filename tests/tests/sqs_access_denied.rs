@@ -5,9 +5,9 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use ferry_tests::{
-    FerryBuilder, Sub,
+    Sub,
     ferry::run_cli,
-    fixtures::{BackendFixture, Sqs, SqsProxy},
+    fixtures::{Sqs, SqsProxy},
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -16,11 +16,7 @@ async fn access_denied_stops_start_up_with_a_clear_error() {
     proxy.deny_everything();
     let f = Sqs::with_config(|c| c.endpoint = Some(proxy.url().to_owned())).await;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ferry.toml");
-    let config = FerryBuilder::new(f.backend_toml(), "http://127.0.0.1:9")
-        .sub(Sub::new("s").set("queue", "\"sqs-denied\""))
-        .config();
-    std::fs::write(&path, config).unwrap();
+    let path = f.config_file(&dir, Sub::new("s").set("queue", "\"sqs-denied\""));
 
     let out = run_cli(&path, &["run"]).await;
     let err = String::from_utf8_lossy(&out.stderr);

@@ -97,25 +97,13 @@ async fn dead_letters_carry_the_story_within_the_attribute_limit() {
     assert_eq!(again.attributes.len(), own.len());
 }
 
-fn config_file(dir: &tempfile::TempDir, f: &Sqs, sub: Sub) -> std::path::PathBuf {
-    let path = dir.path().join("ferry.toml");
-    std::fs::write(
-        &path,
-        FerryBuilder::new(f.backend_toml(), "http://127.0.0.1:9")
-            .sub(sub)
-            .config(),
-    )
-    .unwrap();
-    path
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_queue_stops_start_up_with_a_clear_error() {
     let f = Sqs::new().await;
     f.delete_queue("sqs-missing").await;
     f.create_queue("sqs-missing-errors", &[]).await;
     let dir = tempfile::tempdir().unwrap();
-    let path = config_file(&dir, &f, Sub::new("s").set("queue", "\"sqs-missing\""));
+    let path = f.config_file(&dir, Sub::new("s").set("queue", "\"sqs-missing\""));
     let out = run_cli(&path, &["run"]).await;
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
@@ -147,7 +135,7 @@ async fn check_warns_when_max_attempts_exceeds_the_native_redrive_policy() {
     let dir = tempfile::tempdir().unwrap();
     let sub = Sub::new("s").set("queue", "\"sqs-redrive-policy\"");
     let out = run_cli(
-        &config_file(&dir, &f, sub.clone().set("max_attempts", "5")),
+        &f.config_file(&dir, sub.clone().set("max_attempts", "5")),
         &["check"],
     )
     .await;
@@ -158,7 +146,7 @@ async fn check_warns_when_max_attempts_exceeds_the_native_redrive_policy() {
         "{err}"
     );
     let out = run_cli(
-        &config_file(&dir, &f, sub.set("max_attempts", "3")),
+        &f.config_file(&dir, sub.set("max_attempts", "3")),
         &["check"],
     )
     .await;
@@ -194,7 +182,7 @@ async fn queue_stats_reports_sqs_counts() {
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let path = config_file(&dir, &f, Sub::new("s").set("queue", "\"sqs-stats\""));
+    let path = f.config_file(&dir, Sub::new("s").set("queue", "\"sqs-stats\""));
     let out = run_cli(&path, &["queue", "stats", "--json"]).await;
     assert!(
         out.status.success(),
