@@ -1,12 +1,10 @@
 //! The backend conformance suite against the Pub/Sub backend on Google's Pub/Sub emulator
 //! (at `FERRY_TEST_PUBSUB_EMULATOR_HOST`, started by `scripts/servers/pubsub.sh`).
 //!
-//! Every case of [`ferry_tests::conformance_suite!`] is listed here; three are known gaps of
-//! the *emulator* (see `docs/backends/pubsub.md`, "Emulator differences"), kept as ignored
-//! tests: messages a streaming pull delivered and ferry hands back (nacks by ack id) as it
-//! stops come back only after the stream's ack deadline once ferry's connection is gone, so
-//! "handed back at once" cannot be observed on it; and the deliveries of a killed
-//! connection come back after anything from 10 s to more than a minute.
+//! Every case of [`ferry_tests::conformance_suite!`] is listed here; one is a known gap of
+//! the *emulator* (see `docs/backends/pubsub.md`, "Emulator differences"), kept as an
+//! ignored test: the deliveries of a killed connection come back after anything from 10 s
+//! to more than a minute.
 #![cfg(feature = "pubsub")]
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -17,9 +15,8 @@ ferry_tests::conformance_cases!(Pubsub::new();
     max_attempts_dead_letters_with_story, dead_letter_outcome, grpc_status_mapping,
     malformed_and_oversized_are_dead_lettered, slow_handler_is_delivered_once,
     concurrency_limits_hold, busy_realm_does_not_starve_others, rate_limit_holds,
-    worker_down_burns_no_attempts, fanout_is_published_before_ack, redrive_resets_attempts);
+    worker_down_burns_no_attempts, sigterm_drains_in_flight, sigterm_hands_back_after_grace,
+    fanout_is_published_before_ack, redrive_resets_attempts);
 
 ferry_tests::conformance_gap!(Pubsub::new();
-    sigterm_drains_in_flight => "emulator: nacks of a closed stream's deliveries are undone when the connection closes",
-    sigterm_hands_back_after_grace => "emulator: nacks of a closed stream's deliveries are undone when the connection closes",
     kill9_then_restart_loses_nothing => "emulator: a killed connection's deliveries return after 10 s to over 60 s");

@@ -8,15 +8,17 @@ use std::{
 };
 
 use gcloud_gax::{
-    conn::Environment,
+    conn::{Channel, Environment},
     grpc::{Code, Status},
     retry::RetrySetting,
 };
 use gcloud_googleapis::pubsub::v1::{
     AcknowledgeRequest, ModifyAckDeadlineRequest, PubsubMessage, PullRequest, ReceivedMessage,
+    StreamingPullRequest, StreamingPullResponse,
+    subscriber_client::SubscriberClient as RawSubscriber,
 };
 use gcloud_pubsub::{
-    apiv1::subscriber_client::SubscriberClient,
+    apiv1::{conn_pool::ConnectionManager, subscriber_client::SubscriberClient},
     client::{Client, ClientConfig},
     publisher::Publisher,
     subscription::SubscriptionConfig as SubSettings,
@@ -27,6 +29,9 @@ use crate::backend::BackendError;
 
 /// Ack ids per acknowledge / modify call (Pub/Sub caps a request at 512 KiB).
 const ACK_CHUNK: usize = 500;
+/// The largest StreamingPull response ferry decodes (a message may be 10 MB, plus its
+/// attributes and the response's other messages).
+const STREAM_RESPONSE_LIMIT: usize = 32 * 1024 * 1024;
 
 /// What ferry needs to know about a subscription.
 #[derive(Debug, Clone)]
@@ -44,6 +49,8 @@ pub(super) struct SubInfo {
 pub(super) struct Api {
     client: Client,
     subc: SubscriberClient,
+    /// The connections of ferry's own StreamingPull calls (see [`Api::streaming_pull`]).
+    streams: Arc<ConnectionManager>,
     publishers: Arc<Mutex<HashMap<String, Publisher>>>,
 }
 
@@ -105,13 +112,23 @@ impl Api {
                 .await
                 .map_err(|e| BackendError::Other(format!("Pub/Sub credentials (ADC): {e}")))?,
         };
-        let client = Client::new(cc)
-            .await
-            .map_err(|e| BackendError::Unavailable(format!("connecting to Pub/Sub: {e}")))?;
+        fn connecting(e: impl std::fmt::Display) -> BackendError {
+            BackendError::Unavailable(format!("connecting to Pub/Sub: {e}"))
+        }
+        let streams = ConnectionManager::new(
+            cc.pool_size,
+            &cc.endpoint,
+            &cc.environment,
+            &cc.connection_option,
+        )
+        .await
+        .map_err(connecting)?;
+        let client = Client::new(cc).await.map_err(connecting)?;
         let subc = client.subscription("ferry").get_client();
         Ok(Self {
             client,
             subc,
+            streams: Arc::new(streams),
             publishers: Arc::default(),
         })
     }
@@ -121,9 +138,23 @@ impl Api {
         self.client.fully_qualified_subscription_name(id)
     }
 
-    /// The raw subscriber client (streaming pull).
-    pub fn subscriber(&self) -> &SubscriberClient {
-        &self.subc
+    /// Opens a StreamingPull of subscription `sub` whose requests are `requests`.
+    ///
+    /// Unlike the client's own `streaming_pull` (which pings forever), the caller holds the
+    /// request side, so ending `requests` half-closes the stream: the server finishes it,
+    /// and nothing it was sending is lost in transit (see `stream.rs`).
+    pub async fn streaming_pull(
+        &self,
+        sub: &str,
+        requests: impl tonic::IntoStreamingRequest<Message = StreamingPullRequest>,
+    ) -> Result<tonic::Streaming<StreamingPullResponse>, Status> {
+        let mut client = RawSubscriber::<Channel>::new(self.streams.conn())
+            .max_decoding_message_size(STREAM_RESPONSE_LIMIT);
+        let mut request = requests.into_streaming_request();
+        if let Ok(v) = format!("subscription={}", self.sub_name(sub)).parse() {
+            request.metadata_mut().append("x-goog-request-params", v);
+        }
+        Ok(client.streaming_pull(request).await?.into_inner())
     }
 
     /// GetSubscription; `None` when it does not exist.

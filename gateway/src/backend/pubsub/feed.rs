@@ -1,18 +1,20 @@
 //! [`Feed`]: one subscription's streaming pull and what it holds.
 //!
 //! The stream is open while there is demand (a receive is waiting, messages are in
-//! flight, or a receive returned less than [`IDLE`] ago). Without demand — the worker is
-//! down, say — the feed hands back (nacks) what it buffered, so nothing waits leased for
-//! a consumer that is not asking, and closes the stream once it is *quiet*: nothing it
-//! delivered is unsettled or waiting on a deadline set through it (a retry delay, a
-//! deferred copy). Google's emulator returns the messages of a stream closed before that
-//! only after the stream's ack deadline, whatever ModifyAckDeadline said; Pub/Sub itself
-//! does not need the wait, and it costs nothing there. [`Feed::stop`] (shutdown) closes
-//! the stream at once, so nothing more arrives, then hands back the buffer; deliveries
-//! still running settle afterwards by ack id, which works on a closed stream. The stream's
-//! server-side flow control is the subscription's room ([`Feed::new`]'s `planned`, its
-//! `max_in_flight`, or what the receives ask for) and it is re-opened to grow only when
-//! quiet.
+//! flight, or a receive returned less than [`IDLE`] ago); its loop is in `stream.rs`.
+//! Without demand — the worker is down, say — the feed closes the stream once it is
+//! *closable* (nothing it delivered is unsettled or waiting on a deadline set through it:
+//! a retry delay, a deferred copy) and then hands back (nacks) what it buffered, so
+//! nothing waits leased for a consumer that is not asking. Google's emulator returns the
+//! messages of a stream closed before that only after the stream's ack deadline, whatever
+//! ModifyAckDeadline said; Pub/Sub itself does not need the wait, and it costs nothing
+//! there. Until then the buffer is handed back through the open stream. [`Feed::stop`]
+//! (shutdown) closes the stream at once, so nothing more arrives, then hands back the
+//! buffer; deliveries still running settle afterwards by ack id, which works on a closed
+//! stream. Every close is a half-close that takes in what the server was still sending
+//! (see `stream.rs`). The stream's server-side flow control is the subscription's room
+//! ([`Feed::new`]'s `planned`, its `max_in_flight`, or what the receives ask for) and it
+//! is re-opened to grow only when closable.
 //!
 //! Every received message is leased: buffered ones keep the stream's ack deadline, which
 //! [`Feed::keep_alive`] renews; a receive takes from the buffer and sets the deadline to
@@ -40,19 +42,13 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     attrs::{Carried, deadline_secs, split},
-    client::{Api, SubInfo, no_retry},
+    client::{Api, SubInfo},
+    stream::run,
 };
-use crate::{
-    backend::{BackendError, Failure, Receipt, Received},
-    retry::Backoff,
-};
+use crate::backend::{BackendError, Failure, Receipt, Received};
 
 /// How long after the last receive an idle stream stays open.
 pub(super) const IDLE: Duration = Duration::from_secs(1);
-/// How often buffered leases are checked and idleness is looked at.
-const TICK: Duration = Duration::from_millis(250);
-/// How often the client pings an open stream.
-const PING: Duration = Duration::from_secs(5);
 /// How long after the latest deadline set through a stream it is still taken as busy:
 /// the emulator redelivers an expired message up to about a second late.
 const DEADLINE_SLACK: Duration = Duration::from_secs(2);
@@ -146,7 +142,8 @@ pub(super) struct Feed {
     pub sub: String,
     /// Its topic and native dead-letter policy.
     pub info: SubInfo,
-    api: Api,
+    /// The connection.
+    pub api: Api,
     max_bytes: i64,
     state: Mutex<State>,
     arrived: Notify,
@@ -312,7 +309,7 @@ impl Feed {
     }
 
     /// Stops receiving (shutdown): closes the stream, so nothing more arrives, then hands
-    /// back what it buffered.
+    /// back what it buffered (with what the stream was still sending).
     pub async fn stop(&self) {
         let task = self.state().task.take();
         if let Some((task, stop)) = task {
@@ -322,27 +319,68 @@ impl Feed {
         self.give_back_buffer().await;
     }
 
-    fn wanted(&self) -> bool {
+    /// Waits until the stream is wanted; `false` when `stop` came first.
+    pub async fn until_wanted(&self, stop: &CancellationToken) -> bool {
+        loop {
+            let woken = self.demand.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            if stop.is_cancelled() {
+                return false;
+            }
+            if self.wanted() {
+                return true;
+            }
+            tokio::select! {
+                () = woken => {}
+                () = stop.cancelled() => return false,
+            }
+        }
+    }
+
+    /// The opening request of a new stream, with its room and ack deadline.
+    pub fn stream_request(&self) -> (StreamingPullRequest, usize, i32) {
+        let (room, secs) = {
+            let st = self.state();
+            (st.capacity.max(1), st.lease_secs.clamp(10, 600))
+        };
+        let request = StreamingPullRequest {
+            subscription: self.api.sub_name(&self.sub),
+            stream_ack_deadline_seconds: secs,
+            max_outstanding_messages: i64::try_from(room).unwrap_or(i64::MAX),
+            max_outstanding_bytes: self.max_bytes,
+            ..StreamingPullRequest::default()
+        };
+        (request, room, secs)
+    }
+
+    /// How many messages the stream should have room for.
+    pub fn capacity(&self) -> usize {
+        self.state().capacity
+    }
+
+    /// Whether the stream is wanted: a receive waits, messages are in flight, or a
+    /// receive returned less than [`IDLE`] ago.
+    pub fn wanted(&self) -> bool {
         let st = self.state();
         st.waiting > 0 || !st.held.is_empty() || st.last_demand.is_some_and(|t| t.elapsed() < IDLE)
     }
 
-    /// Whether closing the stream loses nothing: no delivery from it is unsettled and no
-    /// deadline set through it is pending.
-    fn quiet(&self) -> bool {
+    /// Whether the stream may close: no delivery from it is unsettled and no deadline set
+    /// through it is pending (what it buffered is handed back after it closed).
+    pub fn closable(&self) -> bool {
         let st = self.state();
-        st.held.is_empty()
-            && st.buffer.is_empty()
-            && st.quiet_at.is_none_or(|t| Instant::now() >= t)
+        st.held.is_empty() && st.quiet_at.is_none_or(|t| Instant::now() >= t)
     }
 
-    fn report(&self, error: String) {
+    /// Reports a stream failure through the next receive.
+    pub fn report(&self, error: String) {
         self.state().error = Some(error);
         self.arrived.notify_waiters();
     }
 
     /// Takes new deliveries from the stream into the buffer.
-    async fn accept(&self, messages: Vec<ReceivedMessage>) {
+    pub async fn accept(&self, messages: Vec<ReceivedMessage>) {
         let now = SystemTime::now();
         let mut later: Vec<(String, i32)> = Vec::new();
         {
@@ -379,7 +417,7 @@ impl Feed {
     }
 
     /// Renews the stream deadline of buffered messages before it lapses.
-    async fn keep_alive(&self, secs: i32) {
+    pub async fn keep_alive(&self, secs: i32) {
         let due = Duration::from_secs(u64::try_from(secs / 2).unwrap_or(5));
         let ack_ids: Vec<String> = {
             let mut st = self.state();
@@ -398,7 +436,7 @@ impl Feed {
     }
 
     /// Hands back everything buffered (not counted as an attempt).
-    async fn give_back_buffer(&self) {
+    pub async fn give_back_buffer(&self) {
         let ack_ids: Vec<String> = {
             let native = self.native();
             let mut st = self.state();
@@ -496,106 +534,4 @@ impl State {
             receipt: Receipt(rm.ack_id),
         }
     }
-}
-
-/// The stream loop of `feed`, until `stop`.
-async fn run(feed: Arc<Feed>, stop: CancellationToken) {
-    let backoff =
-        Backoff::new(Duration::from_millis(200), Duration::from_secs(10)).unwrap_or_default();
-    let mut failures = 0u32;
-    loop {
-        // Open only while there is demand.
-        loop {
-            let woken = feed.demand.notified();
-            tokio::pin!(woken);
-            woken.as_mut().enable();
-            if stop.is_cancelled() {
-                return;
-            }
-            if feed.wanted() {
-                break;
-            }
-            tokio::select! {
-                () = woken => {}
-                () = stop.cancelled() => return,
-            }
-        }
-        let (room, secs) = {
-            let st = feed.state();
-            (st.capacity.max(1), st.lease_secs.clamp(10, 600))
-        };
-        let request = StreamingPullRequest {
-            subscription: feed.api.sub_name(&feed.sub),
-            stream_ack_deadline_seconds: secs,
-            max_outstanding_messages: i64::try_from(room).unwrap_or(i64::MAX),
-            max_outstanding_bytes: feed.max_bytes,
-            ..StreamingPullRequest::default()
-        };
-        let opened = tokio::select! {
-            r = feed.api.subscriber().streaming_pull(request, PING, Some(no_retry())) => r,
-            () = stop.cancelled() => return,
-        };
-        let mut stream = match opened {
-            Ok(r) => r.into_inner(),
-            Err(s) => {
-                failures += 1;
-                let delay = backoff.delay(failures);
-                feed.report(format!(
-                    "opening the streaming pull of `{}` failed ({:?}: {}); retrying in {}",
-                    feed.sub,
-                    s.code(),
-                    s.message(),
-                    humantime::format_duration(round_ms(delay))
-                ));
-                tokio::select! {
-                    () = tokio::time::sleep(delay) => {}
-                    () = stop.cancelled() => return,
-                }
-                continue;
-            }
-        };
-        let mut tick = tokio::time::interval(TICK);
-        let ended = loop {
-            tokio::select! {
-                () = stop.cancelled() => return,
-                r = stream.message() => match r {
-                    Ok(Some(resp)) => {
-                        failures = 0;
-                        feed.accept(resp.received_messages).await;
-                    }
-                    Ok(None) => break Some("was ended by the server".to_owned()),
-                    Err(s) => break Some(format!("failed ({:?}: {})", s.code(), s.message())),
-                },
-                _ = tick.tick() => {
-                    feed.keep_alive(secs).await;
-                    if !feed.wanted() {
-                        feed.give_back_buffer().await;
-                        if feed.quiet() {
-                            break None;
-                        }
-                    } else if feed.state().capacity > room && feed.quiet() {
-                        break None;
-                    }
-                }
-            }
-        };
-        drop(stream);
-        if let Some(why) = ended {
-            failures += 1;
-            let delay = backoff.delay(failures);
-            feed.report(format!(
-                "the streaming pull of `{}` {why}; re-opening in {}",
-                feed.sub,
-                humantime::format_duration(round_ms(delay))
-            ));
-            tokio::select! {
-                () = tokio::time::sleep(delay) => {}
-                () = stop.cancelled() => return,
-            }
-        }
-    }
-}
-
-fn round_ms(d: Duration) -> Duration {
-    Duration::from_millis(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

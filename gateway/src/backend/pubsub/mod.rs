@@ -24,6 +24,7 @@ mod client;
 mod config;
 mod feed;
 mod settle;
+mod stream;
 
 pub use backend::PubsubBackend;
 pub use config::{PubsubConfig, is_valid_resource_id};
