@@ -34,30 +34,13 @@ macro_rules! conformance_suite {
     };
 }
 
-/// One `#[tokio::test]` per named conformance case, for a backend whose test server
-/// cannot run every case (see [`conformance_gap!`](crate::conformance_gap)).
+/// One `#[tokio::test]` per named conformance case (what
+/// [`conformance_suite!`](crate::conformance_suite) expands to).
 #[macro_export]
 macro_rules! conformance_cases {
     ($fixture:expr; $($case:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                let fixture = $fixture.await;
-                $crate::conformance::$case(&fixture).await;
-            }
-        )*
-    };
-}
-
-/// A conformance case that the backend's *test server* cannot pass, kept as an
-/// `#[ignore]`d test with the reason: it shows as ignored in every run and runs with
-/// `--ignored`, instead of vanishing from the suite.
-#[macro_export]
-macro_rules! conformance_gap {
-    ($fixture:expr; $($case:ident => $why:literal),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            #[ignore = $why]
             async fn $case() {
                 let fixture = $fixture.await;
                 $crate::conformance::$case(&fixture).await;

@@ -1,7 +1,5 @@
 //! Conformance cases: the worker going away, draining shutdown, and a crash of ferry.
 
-use std::time::Duration;
-
 use nix::sys::signal::Signal;
 
 use super::{ferry_on, publish};
@@ -190,7 +188,7 @@ pub async fn kill9_then_restart_loses_nothing(f: &dyn BackendFixture) {
     };
     // Every message processed, then the queue found empty (a backend that buffers leased
     // messages, like Pub/Sub's streaming pull, can look empty before it has processed them).
-    assert_eventually!(@within Duration::from_secs(60), all_finished() && f.is_empty("q-kill").await, "queue drained after restart");
+    assert_eventually!(@within f.crash_redelivery_window(), all_finished() && f.is_empty("q-kill").await, "queue drained after restart");
     let calls = worker.calls();
     let mut seen: Vec<&str> = calls
         .iter()
