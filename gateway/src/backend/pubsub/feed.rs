@@ -9,10 +9,10 @@
 //! messages of a stream closed before that only after the stream's ack deadline, whatever
 //! ModifyAckDeadline said; Pub/Sub itself does not need the wait, and it costs nothing
 //! there. Until then the buffer is handed back through the open stream. [`Feed::stop`]
-//! (shutdown) closes the stream at once, so nothing more arrives, then hands back the
-//! buffer; deliveries still running settle afterwards by ack id, which works on a closed
-//! stream. Every close is a half-close that takes in what the server was still sending
-//! (see `stream.rs`). The stream's server-side flow control is the subscription's room
+//! (shutdown) closes the stream without waiting for that, so nothing more arrives, then
+//! hands back the buffer; deliveries still running settle afterwards by ack id, which
+//! works on a closed stream. Every close is a half-close that takes in what the server
+//! was still sending (see `stream.rs`). The stream's server-side flow control is the subscription's room
 //! ([`Feed::new`]'s `planned`, its `max_in_flight`, or what the receives ask for) and it
 //! is re-opened to grow only when closable.
 //!
