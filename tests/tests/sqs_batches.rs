@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use ferry::backend::{Backend, BackendError, NewMessage};
 use ferry_tests::{
-    FerryBuilder, Sub, TestWorker, assert_eventually,
-    fixtures::{BackendFixture, Sqs, SqsProxy},
+    Sub, TestWorker, assert_eventually,
+    conformance::ferry_on,
+    fixtures::{Sqs, SqsProxy},
 };
 
 const LEASE: Duration = Duration::from_secs(30);
@@ -66,10 +67,9 @@ async fn a_partial_batch_failure_fails_only_its_entry() {
 async fn a_message_whose_delete_failed_is_not_logged_done() {
     let f = Sqs::new().await;
     let q = "sqs-ack-fails";
-    f.create_queue(q, &[]).await;
-    f.create_queue("sqs-ack-fails-errors", &[]).await;
     let worker = TestWorker::start().await;
-    let ferry = FerryBuilder::new(f.backend_toml(), &worker.url())
+    let ferry = ferry_on(&f, &worker.url(), &[q])
+        .await
         .sub(Sub::new("s").set("queue", &format!("\"{q}\"")))
         .spawn()
         .await;
@@ -104,10 +104,9 @@ async fn an_entry_that_failed_on_the_server_is_deleted_on_its_own() {
     let proxy = SqsProxy::start().await;
     let f = Sqs::with_config(|c| c.endpoint = Some(proxy.url().to_owned())).await;
     let q = "sqs-entry-retry";
-    f.create_queue(q, &[]).await;
-    f.create_queue("sqs-entry-retry-errors", &[]).await;
     let worker = TestWorker::start().await;
-    let ferry = FerryBuilder::new(f.backend_toml(), &worker.url())
+    let ferry = ferry_on(&f, &worker.url(), &[q])
+        .await
         .sub(Sub::new("s").set("queue", &format!("\"{q}\"")))
         .spawn()
         .await;

@@ -10,6 +10,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use ferry::backend::{Backend, NewMessage};
 use ferry_tests::{
     FerryBuilder, Sub, TestWorker, assert_eventually,
+    conformance::ferry_on,
     fixtures::{BackendFixture, Sqs},
 };
 
@@ -68,10 +69,9 @@ async fn deliver_at_beyond_the_native_delay_is_honoured() {
     // with a 1 s delay and re-delayed on each early receive.
     let f = Sqs::with_config(|c| c.max_native_delay = Duration::from_secs(1)).await;
     let q = "sqs-deliver-at";
-    f.create_queue(q, &[]).await;
-    f.create_queue("sqs-deliver-at-errors", &[]).await;
     let worker = TestWorker::start().await;
-    let ferry = FerryBuilder::new(f.backend_toml(), &worker.url())
+    let ferry = ferry_on(&f, &worker.url(), &[q])
+        .await
         .sub(Sub::new("s").set("queue", &format!("\"{q}\"")))
         .spawn()
         .await;
