@@ -360,6 +360,21 @@ impl FerryProcess {
     }
 }
 
+/// Asserts how ferry treats a queue problem found at start-up (`finding`, as printed):
+/// `ferry run` exits 1 naming it, `ferry check` succeeds and reports it as a warning.
+/// Returns what `run` printed on stderr.
+pub async fn assert_run_refuses_and_check_warns(config: &Path, finding: &str) -> String {
+    let out = run_cli(config, &["run"]).await;
+    let run_err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{run_err}");
+    assert!(run_err.contains(finding), "{run_err}");
+    let out = run_cli(config, &["check"]).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains(&format!("ferry: warning: {finding}")), "{err}");
+    run_err
+}
+
 /// Runs `ferry ARGS --config CONFIG`.
 pub async fn run_cli(config: &Path, args: &[&str]) -> Output {
     Command::new(ferry_bin())

@@ -6,7 +6,7 @@
 
 use ferry_tests::{
     Sub,
-    ferry::run_cli,
+    ferry::assert_run_refuses_and_check_warns,
     fixtures::{Sqs, SqsProxy},
 };
 
@@ -18,24 +18,13 @@ async fn access_denied_stops_start_up_with_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = f.config_file(&dir, Sub::new("s").set("queue", "\"sqs-denied\""));
 
-    let out = run_cli(&path, &["run"]).await;
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains("subscriptions.s.queue: queue `sqs-denied`: access denied [AccessDenied"),
-        "{err}"
-    );
+    // `run` exits 1 naming the finding; `check` reports it as a warning and succeeds.
+    let finding = "subscriptions.s.queue: queue `sqs-denied`: access denied";
+    let err = assert_run_refuses_and_check_warns(&path, finding).await;
+    assert!(err.contains(&format!("{finding} [AccessDenied")), "{err}");
     assert!(
         proxy.calls().iter().any(|c| c == "GetQueueUrl"),
         "the answer came from the stand-in: {:?}",
         proxy.calls()
-    );
-    // `check` reports the same finding as a warning and does not fail.
-    let out = run_cli(&path, &["check"]).await;
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    assert!(
-        err.contains("ferry: warning: subscriptions.s.queue: queue `sqs-denied`: access denied"),
-        "{err}"
     );
 }

@@ -10,7 +10,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use ferry::backend::{Backend, NewMessage};
 use ferry_tests::{
     FerryBuilder, Sub, TestWorker, assert_eventually,
-    ferry::run_cli,
+    ferry::{assert_run_refuses_and_check_warns, run_cli},
     fixtures::{BackendFixture, Sqs},
 };
 
@@ -104,21 +104,12 @@ async fn a_missing_queue_stops_start_up_with_a_clear_error() {
     f.create_queue("sqs-missing-errors", &[]).await;
     let dir = tempfile::tempdir().unwrap();
     let path = f.config_file(&dir, Sub::new("s").set("queue", "\"sqs-missing\""));
-    let out = run_cli(&path, &["run"]).await;
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains("subscriptions.s.queue: queue `sqs-missing`: does not exist"),
-        "{err}"
-    );
     // `check` judges the config: the same finding is only a warning there.
-    let out = run_cli(&path, &["check"]).await;
-    assert!(out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("ferry: warning: subscriptions.s.queue: queue `sqs-missing`: does not exist"),
-        "{err}"
-    );
+    assert_run_refuses_and_check_warns(
+        &path,
+        "subscriptions.s.queue: queue `sqs-missing`: does not exist",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
