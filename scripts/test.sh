@@ -3,8 +3,9 @@
 #
 # Starts each real server the tests need (scripts/servers/*.sh: ElasticMQ, the Pub/Sub
 # emulator, Elasticsearch, ...) on a free 127.0.0.1 port, exports where they listen, runs
-# the Rust workspace tests with every backend enabled and the Go example's tests, and
-# stops the servers when it exits, whatever happens.
+# the Rust workspace tests with every backend enabled, the Go example's tests and the Node
+# SDK's and examples' tests (`npm ci` from their lock files), and stops the servers when it
+# exits, whatever happens.
 #
 # Each scripts/servers/NAME.sh implements:
 #   NAME.sh start   install if needed (pinned version, cached under .cache/), start on a
@@ -38,4 +39,15 @@ if [ -f examples/go/go.mod ]; then
   echo "== go test (examples/go)" >&2
   export FERRY_BIN="$root/target/debug/ferry"
   (cd examples/go && go vet ./... && go test ./...)
+fi
+
+if [ -f sdk-node/package.json ]; then
+  echo "== npm test (sdk-node, examples/node)" >&2
+  # The Node end-to-end tests run ferry with the Node list sender beside the Rust customer
+  # sender; cargo test builds the blast binaries only as test harnesses, so build them.
+  cargo build -p ferry-blast --locked
+  export FERRY_BIN="$root/target/debug/ferry"
+  export FERRY_BLAST_CUSTOMER_SENDER_BIN="$root/target/debug/blast-customer-sender"
+  (cd sdk-node && npm ci --no-audit --no-fund && npm test)
+  (cd examples/node && npm ci --no-audit --no-fund && npm test)
 fi
