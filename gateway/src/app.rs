@@ -143,7 +143,7 @@ pub async fn run_with(
             env,
             backoff: Backoff::new(Duration::from_millis(200), Duration::from_secs(30))
                 .unwrap_or_default(),
-            stop_timeout: config.worker.stop_timeout,
+            stop_timeout: config.worker.stop_timeout.get(),
             telemetry: telemetry.clone(),
         };
         Some(tokio::spawn(supervisor.run(child_stop.clone())))
@@ -152,7 +152,7 @@ pub async fn run_with(
     let health_task = tokio::spawn(
         health
             .clone()
-            .run(config.worker.health_interval, servers_stop.clone()),
+            .run(config.worker.health_interval.get(), servers_stop.clone()),
     );
 
     telemetry.emit(events::Started {
@@ -181,7 +181,7 @@ pub async fn run_with(
     shutdown.stopping.cancel();
     while pollers.join_next().await.is_some() {}
     shutdown.tracker.close();
-    if tokio::time::timeout(config.shutdown.grace, shutdown.tracker.wait())
+    if tokio::time::timeout(config.shutdown.grace.get(), shutdown.tracker.wait())
         .await
         .is_err()
     {

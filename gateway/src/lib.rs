@@ -15,6 +15,7 @@
 pub mod admin;
 pub mod app;
 pub mod backend;
+pub mod bounded;
 pub mod cli;
 pub mod config;
 pub mod conformance;

@@ -17,10 +17,14 @@ use tokio::{
 
 use crate::assert_eventually;
 
-/// The path of the `ferry` binary (every backend enabled), built once per test process.
+/// The path of the `ferry` binary (every backend enabled), built once per test process;
+/// `FERRY_TEST_BIN` names another one instead (to run a test against an older build).
 pub fn ferry_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("FERRY_TEST_BIN") {
+            return PathBuf::from(bin);
+        }
         cargo_build_ferry()
             .all_features()
             .run()
@@ -95,6 +99,7 @@ pub struct FerryBuilder {
     command: Vec<String>,
     env: Vec<(String, String)>,
     raw: Option<String>,
+    health_interval: String,
 }
 
 impl FerryBuilder {
@@ -109,6 +114,7 @@ impl FerryBuilder {
             command: Vec::new(),
             env: Vec::new(),
             raw: None,
+            health_interval: "100ms".to_owned(),
         }
     }
 
@@ -134,6 +140,12 @@ impl FerryBuilder {
         self
     }
 
+    /// Sets `worker.health_interval` (100 ms by default, so tests see health changes fast).
+    pub fn health_interval(mut self, interval: &str) -> Self {
+        interval.clone_into(&mut self.health_interval);
+        self
+    }
+
     /// Runs `command` as the supervised worker (`ferry run -- command`).
     pub fn worker_command(mut self, command: &[&str]) -> Self {
         self.command = command.iter().map(|s| (*s).to_owned()).collect();
@@ -152,9 +164,9 @@ impl FerryBuilder {
             return raw.clone();
         }
         let mut t = format!(
-            "service = \"conformance\"\n[worker]\naddress = \"{}\"\nhealth_interval = \"100ms\"\nstop_timeout = \"5s\"\n\
+            "service = \"conformance\"\n[worker]\naddress = \"{}\"\nhealth_interval = \"{}\"\nstop_timeout = \"5s\"\n\
              [gateway]\nlisten = \"127.0.0.1:0\"\n[admin]\nlisten = \"127.0.0.1:0\"\n{}\n",
-            self.worker_url, self.backend_toml
+            self.worker_url, self.health_interval, self.backend_toml
         );
         for e in &self.extra {
             t.push_str(e);
@@ -185,14 +197,24 @@ impl FerryBuilder {
             .spawn()
             .unwrap();
         let events = Arc::new(Mutex::new(Vec::new()));
+        let not_json = Arc::new(Mutex::new(Vec::new()));
         let stdout = child.stdout.take().unwrap();
-        let sink = events.clone();
+        let (sink, odd) = (events.clone(), not_json.clone());
+        let (reading, mut gate) = tokio::sync::watch::channel(true);
         let reader = tokio::spawn(async move {
             let mut lines = BufReader::new(stdout).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
+            loop {
+                // Paused: stop reading, so ferry's writes to stdout block.
+                let _ = gate.wait_for(|open| *open).await;
+                let Ok(Some(line)) = lines.next_line().await else {
+                    break;
+                };
                 match serde_json::from_str::<Value>(&line) {
                     Ok(v) => sink.lock().unwrap().push(v),
-                    Err(_) => eprintln!("[ferry stdout, not JSON] {line}"),
+                    Err(_) => {
+                        eprintln!("[ferry stdout, not JSON] {line}");
+                        odd.lock().unwrap().push(line);
+                    }
                 }
             }
         });
@@ -207,6 +229,8 @@ impl FerryBuilder {
         let mut p = FerryProcess {
             child,
             reader: Some(reader),
+            reading,
+            not_json,
             events,
             stderr: stderr_text,
             config_path: path,
@@ -231,6 +255,10 @@ pub struct FerryProcess {
     child: Child,
     /// Reads the JSON events from stdout until it closes.
     reader: Option<tokio::task::JoinHandle<()>>,
+    /// Whether the reader reads (see [`FerryProcess::pause_stdout`]).
+    reading: tokio::sync::watch::Sender<bool>,
+    /// Lines of stdout that were not JSON.
+    not_json: Arc<Mutex<Vec<String>>>,
     events: Arc<Mutex<Vec<Value>>>,
     stderr: Arc<Mutex<String>>,
     config_path: PathBuf,
@@ -263,6 +291,40 @@ impl FerryProcess {
     /// What ferry wrote to stderr so far.
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
+    }
+
+    /// Stops reading ferry's stdout (after at most one more line): once the pipe is full,
+    /// ferry's writes to stdout block, as with a stuck log collector.
+    pub fn pause_stdout(&self) {
+        self.reading.send_replace(false);
+    }
+
+    /// Reads ferry's stdout again.
+    pub fn resume_stdout(&self) {
+        self.reading.send_replace(true);
+    }
+
+    /// Lines ferry wrote to stdout that were not JSON objects.
+    pub fn not_json(&self) -> Vec<String> {
+        self.not_json.lock().unwrap().clone()
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap()
+    }
+
+    /// `VmRSS` and `VmHWM` (peak) of the process, in KiB, from `/proc`.
+    pub fn memory_kib(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                .unwrap()
+        };
+        (field("VmRSS:"), field("VmHWM:"))
     }
 
     /// All events so far.

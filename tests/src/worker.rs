@@ -10,6 +10,7 @@
 //! | `t.retry_after_ms` = D | on attempt 1 answer retry after D ms, then done |
 //! | `t.outcome` = `retry` / `dead_letter` | always answer that |
 //! | `t.fanout` = N, `t.fanout_to` = Q | done, publishing N messages to Q |
+//! | `t.fanout_delay_s` = S | … each with a delay of S seconds |
 
 use std::{
     collections::HashMap,
@@ -132,7 +133,14 @@ async fn behave(rec: Recorder, msg: Message) -> Reply {
         msg.attribute("t.fanout_to"),
     ) {
         (Some(n), Some(to)) => {
-            reply.publish_all((0..n).map(|i| Outgoing::new(to, format!("child {i} of {}", msg.id))))
+            let delay = attr::<u64>(&msg, "t.fanout_delay_s").map(Duration::from_secs);
+            reply.publish_all((0..n).map(|i| {
+                let child = Outgoing::new(to, format!("child {i} of {}", msg.id));
+                match delay {
+                    Some(d) => child.delay(d),
+                    None => child,
+                }
+            }))
         }
         _ => reply,
     };

@@ -24,12 +24,12 @@ async fn bad_config_files_exit_64_naming_file_key_and_reason() {
         (
             "unknown.toml",
             "[worker]\nadress = \"http://127.0.0.1:1\"\n[subscriptions.a]\n",
-            "worker.adress: unknown field",
+            "worker.adress: unknown key; did you mean `address`?",
         ),
         (
             "type.toml",
             "[subscriptions.a]\nmax_in_flight = \"many\"\n",
-            "subscriptions.a.max_in_flight: invalid type",
+            "subscriptions.a.max_in_flight: expected an integer from 1 to 10000, found the string \"many\"",
         ),
         (
             "backoff.toml",

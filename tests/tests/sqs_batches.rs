@@ -18,7 +18,7 @@ const LEASE: Duration = Duration::from_secs(30);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partial_batch_failure_fails_only_its_entry() {
-    let f = Sqs::with_config(|c| c.settle_window = Duration::from_millis(200)).await;
+    let f = Sqs::with_config(|c| c.settle_window = ferry::bounded::Span::millis(200)).await;
     let q = "sqs-partial";
     f.create_queue(q, &[]).await;
     let b = f.sqs();

@@ -67,7 +67,7 @@ async fn lease_is_extended_past_the_queue_visibility_timeout() {
 async fn deliver_at_beyond_the_native_delay_is_honoured() {
     // The native horizon lowered from 15 minutes to 1 second: a message due in 4 s is sent
     // with a 1 s delay and re-delayed on each early receive.
-    let f = Sqs::with_config(|c| c.max_native_delay = Duration::from_secs(1)).await;
+    let f = Sqs::with_config(|c| c.max_native_delay = ferry::bounded::Span::secs(1)).await;
     let q = "sqs-deliver-at";
     let worker = TestWorker::start().await;
     let ferry = ferry_on(&f, &worker.url(), &[q])

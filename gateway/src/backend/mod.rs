@@ -4,6 +4,7 @@
 //! The embedded backend is the reference implementation; the behaviour every backend must
 //! show is written once in the conformance suite in `tests/`.
 
+mod config;
 mod error;
 mod story;
 mod traits;
@@ -16,12 +17,13 @@ pub mod pubsub;
 #[cfg(feature = "sqs")]
 pub mod sqs;
 
+pub use config::{BACKENDS, BackendConfig, is_valid_queue_name};
 pub use error::BackendError;
 pub use story::{DeadLetterStory, STORY_PREFIX, strip_story};
-pub use traits::{Backend, DeadLetterAdmin, Preflight, QueueDiscovery, QueueStats};
+pub use traits::{
+    Backend, DEFAULT_HORIZON, DeadLetterAdmin, Preflight, QueueDiscovery, QueueStats,
+};
 pub use types::{DeadLetter, Failure, NewMessage, Receipt, Received, Stats};
-
-use crate::config::BackendConfig;
 
 /// Opens the backend named in the config.
 pub async fn open(config: &BackendConfig) -> Result<std::sync::Arc<dyn Backend>, BackendError> {

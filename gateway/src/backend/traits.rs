@@ -10,11 +10,20 @@ use super::{
 };
 use crate::config::FerryConfig;
 
+/// The default [`Backend::horizon`]: 365 days.
+pub const DEFAULT_HORIZON: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// A queue backend. All methods are safe to call concurrently.
 #[async_trait]
 pub trait Backend: Send + Sync + 'static {
     /// A short name for logs ("embedded", "sqs", "pubsub").
     fn kind(&self) -> &'static str;
+
+    /// The longest a published message may wait for its delivery time (a delay or
+    /// deliver-at further ahead is refused at publish). Default: [`DEFAULT_HORIZON`].
+    fn horizon(&self) -> Duration {
+        DEFAULT_HORIZON
+    }
 
     /// Receives up to `max` messages from `queue`, each leased for `lease`. Waits up to
     /// `wait` for the first message; returns an empty batch when none came.

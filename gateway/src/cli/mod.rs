@@ -20,6 +20,9 @@ use crate::config::{self, EXIT_CONFIG, FerryConfig};
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Reads `FAILPOINTS` in a build with the `failpoints` feature (fault tests); a no-op
+    // otherwise.
+    let _faults = fail::FailScenario::setup();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -71,8 +74,8 @@ async fn dispatch(cli: Cli) -> ExitCode {
             Err(e) => Err(e),
         },
         Command::Check => match load_config(&cli.config).and_then(|cfg| {
-            let text =
-                toml::to_string_pretty(&cfg).map_err(|e| CliError::failure(e.to_string()))?;
+            let text = toml::to_string_pretty(&cfg.redacted())
+                .map_err(|e| CliError::failure(e.to_string()))?;
             println!(
                 "# {}: valid. Effective config (defaults and FERRY_* overrides applied):\n{text}",
                 cli.config.display()

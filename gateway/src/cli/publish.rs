@@ -54,11 +54,17 @@ pub(super) async fn run(cfg: &FerryConfig, args: PublishArgs) -> Result<(), CliE
         deduplication_id: args.dedup_id.clone().unwrap_or_default(),
         ordering_key: args.ordering_key.clone().unwrap_or_default(),
     };
-    let message = to_new_message(message, realm_attribute, None, &cfg.limits)
-        .map_err(|e| CliError::usage(format!("invalid message: {e}")))?;
     let backend = backend::open(&cfg.backend)
         .await
         .map_err(|e| CliError::failure(e.to_string()))?;
+    let message = to_new_message(
+        message,
+        realm_attribute,
+        None,
+        &cfg.limits,
+        backend.horizon(),
+    )
+    .map_err(|e| CliError::usage(format!("invalid message: {e}")))?;
     let ids = backend
         .publish(vec![message])
         .await

@@ -1,19 +1,24 @@
 //! The `ferry.toml` model, how it is loaded (file, then `FERRY_*` environment overrides) and
-//! how it is validated. A bad config is a [`ConfigError`] naming the file, the key and the
-//! reason; `ferry` exits with [`EXIT_CONFIG`] on it.
+//! how it is validated. A bad config is a [`ConfigError`] naming the file, every bad key and
+//! the reason; `ferry` exits with [`EXIT_CONFIG`] on it.
 
 mod load;
 mod model;
+mod problem;
 mod subscription;
 mod validate;
 
-pub use load::{ConfigError, EXIT_CONFIG, load, load_str};
+pub use crate::backend::is_valid_queue_name;
+pub use load::{ConfigError, EXIT_CONFIG, Problem, load, load_str};
 pub use model::{
-    AdminConfig, BackendConfig, FerryConfig, GatewayConfig, LimitsConfig, ShutdownConfig,
-    WorkerConfig,
+    AdminConfig, BackendConfig, FerryConfig, GatewayConfig, LimitsConfig, MetricsConfig,
+    ShutdownConfig, WorkerConfig,
 };
-pub use subscription::SubscriptionConfig;
-pub use validate::{is_valid_name, is_valid_queue_name};
+pub use subscription::{
+    Attempts, BatchSize, Concurrency, DiscoveryInterval, HandlerTimeout, LeaseSpan, Pollers,
+    ReceiveWait, RequeueDelay, SubscriptionConfig,
+};
+pub use validate::is_valid_name;
 
 #[cfg(test)]
 mod tests;

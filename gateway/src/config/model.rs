@@ -1,12 +1,13 @@
 //! The top-level sections of `ferry.toml`. Every field has a default, so a file that only
 //! names a worker address and one subscription runs on the embedded backend.
 
-use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
+use std::{collections::BTreeMap, net::SocketAddr};
 
 use serde::{Deserialize, Serialize};
 
 use super::subscription::SubscriptionConfig;
-use crate::backend::embedded::EmbeddedConfig;
+pub use crate::backend::BackendConfig;
+use crate::bounded::{Count, Span};
 
 /// The whole `ferry.toml`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,6 +35,9 @@ pub struct FerryConfig {
     /// Size limits applied to received and published messages.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// The Prometheus metrics on `/metrics`.
+    #[serde(default)]
+    pub metrics: MetricsConfig,
     /// Draining on SIGTERM / SIGINT.
     #[serde(default)]
     pub shutdown: ShutdownConfig,
@@ -43,6 +47,22 @@ pub struct FerryConfig {
     /// The subscriptions, by name (`[subscriptions.<name>]`). At least one is required.
     #[serde(default)]
     pub subscriptions: BTreeMap<String, SubscriptionConfig>,
+}
+
+impl FerryConfig {
+    /// The config with its secrets (`logs.elasticsearch.api_key`, `password`) replaced by
+    /// `<redacted>`, for printing.
+    pub fn redacted(&self) -> Self {
+        let mut copy = self.clone();
+        if let Some(es) = copy.logs.elasticsearch.as_mut() {
+            for secret in [&mut es.api_key, &mut es.password] {
+                if secret.is_some() {
+                    *secret = Some("<redacted>".to_owned());
+                }
+            }
+        }
+        copy
+    }
 }
 
 fn default_service() -> String {
@@ -58,24 +78,24 @@ pub struct WorkerConfig {
     #[serde(default = "default_worker_address")]
     pub address: String,
     /// How often the worker's `grpc.health.v1.Health` is checked while it is serving (it is
-    /// also checked at once whenever a call fails as if the worker were gone).
-    #[serde(default = "default_health_interval", with = "humantime_serde")]
-    pub health_interval: Duration,
-    /// How long a child worker is given to exit after SIGTERM before it is killed.
-    #[serde(default = "default_stop_timeout", with = "humantime_serde")]
-    pub stop_timeout: Duration,
+    /// also checked at once whenever a call fails as if the worker were gone): 10 ms to 1 h.
+    #[serde(default = "default_health_interval")]
+    pub health_interval: Span<10, 3_600_000>,
+    /// How long a child worker is given to exit after SIGTERM before it is killed: up to 1 h.
+    #[serde(default = "default_stop_timeout")]
+    pub stop_timeout: Span<0, 3_600_000>,
 }
 
 fn default_worker_address() -> String {
     "http://127.0.0.1:50051".to_owned()
 }
 
-fn default_health_interval() -> Duration {
-    Duration::from_secs(1)
+fn default_health_interval() -> Span<10, 3_600_000> {
+    Span::secs(1)
 }
 
-fn default_stop_timeout() -> Duration {
-    Duration::from_secs(10)
+fn default_stop_timeout() -> Span<0, 3_600_000> {
+    Span::secs(10)
 }
 
 impl Default for WorkerConfig {
@@ -142,45 +162,25 @@ impl Default for AdminConfig {
     }
 }
 
-/// `[backend]`: which queue backend, as a table named after it (`[backend.embedded]`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum BackendConfig {
-    /// The embedded durable queue in a local SQLite file.
-    Embedded(EmbeddedConfig),
-    /// Amazon SQS (or ElasticMQ, LocalStack).
-    #[cfg(feature = "sqs")]
-    Sqs(crate::backend::sqs::SqsConfig),
-    /// Google Cloud Pub/Sub (or its emulator).
-    #[cfg(feature = "pubsub")]
-    Pubsub(crate::backend::pubsub::PubsubConfig),
-}
-
-impl Default for BackendConfig {
-    fn default() -> Self {
-        Self::Embedded(EmbeddedConfig::default())
-    }
-}
-
 /// `[limits]`: message size limits. A received message over a limit is dead-lettered with
 /// the reason; a publish over a limit is refused with INVALID_ARGUMENT.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsConfig {
-    /// The largest payload in bytes (default 256 KiB, the SQS limit).
+    /// The largest payload in bytes (default 256 KiB, the SQS limit; at most 64 MiB).
     #[serde(default = "default_max_payload")]
-    pub max_payload_bytes: usize,
-    /// The most attributes one message may carry.
+    pub max_payload_bytes: Count<1, 67_108_864>,
+    /// The most attributes one message may carry (at most 1000).
     #[serde(default = "default_max_attributes")]
-    pub max_attributes: usize,
+    pub max_attributes: Count<0, 1000>,
 }
 
-fn default_max_payload() -> usize {
-    256 * 1024
+fn default_max_payload() -> Count<1, 67_108_864> {
+    Count::of(256 * 1024)
 }
 
-fn default_max_attributes() -> usize {
-    64
+fn default_max_attributes() -> Count<0, 1000> {
+    Count::of(64)
 }
 
 impl Default for LimitsConfig {
@@ -198,19 +198,42 @@ impl Default for LimitsConfig {
 pub struct ShutdownConfig {
     /// How long in-flight calls may run after the signal; what is still running then is
     /// handed back to the queue at once, without counting the attempt. Keep it below the
-    /// orchestrator's kill timeout (Kubernetes `terminationGracePeriodSeconds`).
-    #[serde(default = "default_grace", with = "humantime_serde")]
-    pub grace: Duration,
+    /// orchestrator's kill timeout (Kubernetes `terminationGracePeriodSeconds`). At most 1 h.
+    #[serde(default = "default_grace")]
+    pub grace: Span<0, 3_600_000>,
 }
 
-fn default_grace() -> Duration {
-    Duration::from_secs(25)
+fn default_grace() -> Span<0, 3_600_000> {
+    Span::secs(25)
 }
 
 impl Default for ShutdownConfig {
     fn default() -> Self {
         Self {
             grace: default_grace(),
+        }
+    }
+}
+
+/// `[metrics]`: the Prometheus metrics on the admin endpoint's `/metrics`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// The most realms (tenant keys, read from message attributes) that get series of their
+    /// own, per process: the first ones seen. Messages of any other realm are counted under
+    /// `realm="_other"`, so new tenants never grow the metrics without bound (1 to 10 000).
+    #[serde(default = "default_max_realms")]
+    pub max_realms: Count<1, 10_000>,
+}
+
+fn default_max_realms() -> Count<1, 10_000> {
+    Count::of(100)
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            max_realms: default_max_realms(),
         }
     }
 }

@@ -14,8 +14,14 @@ fn minimal_config_runs_embedded_with_defaults() {
     let sub = &cfg.subscriptions["orders"];
     assert_eq!(sub.queue_name("orders"), "orders");
     assert_eq!(sub.error_queue_name("orders"), "orders-errors");
-    assert_eq!(sub.max_in_flight, 16);
-    assert_eq!(sub.handler_timeout, Duration::from_secs(30));
+    assert_eq!(sub.max_in_flight.get(), 16);
+    assert_eq!(sub.handler_timeout.get(), Duration::from_secs(30));
+    assert_eq!(sub.error_queue_name("orders"), "orders-errors");
+    let fifo = SubscriptionConfig {
+        queue: Some("orders.fifo".into()),
+        ..SubscriptionConfig::default()
+    };
+    assert_eq!(fifo.error_queue_name("x"), "orders-errors.fifo");
 }
 
 #[test]
@@ -42,9 +48,9 @@ backoff = { min = "10ms", max = "2s" }
     )
     .unwrap();
     let sub = &cfg.subscriptions["customers"];
-    assert_eq!(sub.max_in_flight_per_realm, Some(2));
+    assert_eq!(sub.max_in_flight_per_realm.map(|n| n.get()), Some(2));
     assert_eq!(sub.backoff.max(), Duration::from_secs(2));
-    assert_eq!(cfg.limits.max_payload_bytes, 1024);
+    assert_eq!(cfg.limits.max_payload_bytes.get(), 1024);
 }
 
 fn problem(text: &str) -> String {
@@ -55,7 +61,7 @@ fn problem(text: &str) -> String {
 fn unknown_key_names_file_key_and_field() {
     let e = problem("[worker]\nadress = \"http://x:1\"\n[subscriptions.a]\n");
     assert!(
-        e.starts_with("bad.toml: worker.adress: unknown field"),
+        e.starts_with("bad.toml: worker.adress: unknown key; did you mean `address`?"),
         "{e}"
     );
 }
@@ -85,7 +91,6 @@ fn semantic_problems_are_all_reported() {
         "worker.address",
         "subscriptions.a.max_in_flight",
         "subscriptions.a.max_lease",
-        "subscriptions.a.max_in_flight_per_realm",
     ] {
         assert!(
             e.contains(&format!("bad.toml: {key}: ")),
@@ -145,7 +150,7 @@ fn unrelated_ferry_variables_are_not_overrides() {
         jail.set_env("FERRY_TEST_SQS_ENDPOINT", "http://127.0.0.1:1");
         jail.set_env("FERRY_WORKER__HEALTH_INTERVAL", "3s");
         let cfg = load(&path).map_err(|e| e.to_string())?;
-        assert_eq!(cfg.worker.health_interval, Duration::from_secs(3));
+        assert_eq!(cfg.worker.health_interval.get(), Duration::from_secs(3));
         jail.set_env("FERRY_WORKER__ADRESS", "http://x:1");
         let err = load(&path).unwrap_err().to_string();
         assert!(
@@ -154,4 +159,118 @@ fn unrelated_ferry_variables_are_not_overrides() {
         );
         Ok(())
     });
+}
+
+/// The dotted keys of `value` (`subscriptions.<name>.x` written `…x`).
+fn keys_of(prefix: &str, value: &toml::Value, out: &mut Vec<String>) {
+    if let toml::Value::Table(t) = value {
+        for (k, v) in t {
+            let key = if prefix.is_empty() {
+                k.clone()
+            } else if prefix == "subscriptions" {
+                "…".to_owned()
+            } else if prefix == "…" {
+                format!("…{k}")
+            } else {
+                format!("{prefix}.{k}")
+            };
+            if prefix == "subscriptions" || matches!(v, toml::Value::Table(_)) {
+                keys_of(&key, v, out);
+            } else {
+                out.push(key);
+            }
+        }
+    }
+}
+
+fn documented(key: &str) -> bool {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut docs = std::fs::read_to_string(root.join("README.md")).unwrap();
+    for doc in [
+        "docs/LOGS.md",
+        "docs/backends/sqs.md",
+        "docs/backends/pubsub.md",
+    ] {
+        docs.push_str(&std::fs::read_to_string(root.join(doc)).unwrap_or_default());
+    }
+    let segments: Vec<&str> = key.split('.').collect();
+    let in_an_example = (0..segments.len()).any(|i| {
+        let suffix = segments[i..].join(".");
+        docs.lines().any(|l| {
+            l.trim_start_matches(['#', ' '])
+                .strip_prefix(suffix.as_str())
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+    });
+    let long = key.replace('…', "subscriptions.<name>.");
+    docs.contains(&format!("`{key}`")) || docs.contains(&format!("`{long}`")) || in_an_example
+}
+
+/// Every key of `ferry.toml` is in the configuration reference (README.md, or the
+/// backend and log docs it points to).
+#[test]
+fn every_key_is_documented() {
+    let text = r#"
+service_version = "1"
+[backend.embedded]
+[logs]
+stdout = true
+[logs.elasticsearch]
+url = "http://127.0.0.1:9200"
+api_key = "x"
+[subscriptions.a]
+queue = "q"
+error_queue = "e"
+max_in_flight_per_realm = 2
+rate_limit = 1.0
+"#;
+    let mut cfg = load_str("t.toml", text).unwrap_or_else(|e| panic!("{e}"));
+    // Keys that cannot all be set at once in a valid file.
+    let a = cfg.subscriptions.get_mut("a").unwrap();
+    a.queue_prefix = Some("p-".into());
+    let es = cfg.logs.elasticsearch.as_mut().unwrap();
+    es.username = Some("u".into());
+    es.password = Some("p".into());
+    let mut keys = Vec::new();
+    keys_of("", &toml::Value::try_from(&cfg).unwrap(), &mut keys);
+    let mut more = Vec::new();
+    #[cfg(feature = "sqs")]
+    keys_of(
+        "backend.sqs",
+        &toml::Value::try_from(crate::backend::sqs::SqsConfig {
+            region: Some("r".into()),
+            endpoint: Some("http://x".into()),
+            ..Default::default()
+        })
+        .unwrap(),
+        &mut more,
+    );
+    #[cfg(feature = "pubsub")]
+    keys_of(
+        "backend.pubsub",
+        &toml::Value::try_from(crate::backend::pubsub::PubsubConfig {
+            emulator_host: Some("h:1".into()),
+            ..crate::backend::pubsub::PubsubConfig::new("p")
+        })
+        .unwrap(),
+        &mut more,
+    );
+    keys.extend(more);
+    let missing: Vec<&String> = keys.iter().filter(|k| !documented(k)).collect();
+    assert!(
+        missing.is_empty(),
+        "not in the configuration reference: {missing:?}"
+    );
+}
+
+#[test]
+fn check_output_never_shows_secrets() {
+    let cfg = load_str(
+        "t.toml",
+        "[logs.elasticsearch]\nurl = \"http://x:9200\"\nusername = \"u\"\npassword = \"hunter2\"\n[subscriptions.a]\n",
+    )
+    .unwrap();
+    let text = toml::to_string(&cfg.redacted()).unwrap();
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(text.contains("password = \"<redacted>\""), "{text}");
 }

@@ -1,23 +1,24 @@
-//! [`Admission`]: the limits a message must pass to start. In-flight slots are taken
-//! *before* receiving (so nothing is received without room to start it); with a rate limit
-//! a receive asks for no more than the limit's burst, and each message takes its token
-//! just before it starts, so the limit holds between real starts whenever the messages
-//! arrived. The per-realm limit is checked after receiving, and a message of a realm at its
-//! limit is handed back with a short delay so that it never blocks other realms.
+//! [`Admission`]: the limits a message must pass to start. Room is taken *before*
+//! receiving: an in-flight slot and, under a rate limit, the start token that goes with it,
+//! so every message received can start at once and never waits unleased (or outside a
+//! lease keeper) for a token. A receive asks for no more than the room it holds; room a
+//! receive did not use is kept for the next one. The per-realm limit is checked after
+//! receiving, and a message of a realm at its limit is handed back with a short delay so
+//! that it never blocks other realms.
 
 use std::{
     collections::HashMap,
     num::NonZeroU32,
     sync::{Arc, Mutex},
-    time::Duration,
 };
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::config::SubscriptionConfig;
+use crate::{bounded::Rate, config::SubscriptionConfig};
 
-/// Room for one delivery; returned when dropped.
+/// Room for one delivery (an in-flight slot, and its start token under a rate limit);
+/// returned when dropped.
 pub type Slot = OwnedSemaphorePermit;
 
 /// The admission limits of one subscription.
@@ -27,14 +28,7 @@ pub struct Admission {
     batch: usize,
     per_realm: Option<u32>,
     realms: Arc<Mutex<HashMap<String, u32>>>,
-    rate: Option<Rate>,
-}
-
-/// The rate limit and its burst.
-#[derive(Debug)]
-struct Rate {
-    limiter: DefaultDirectRateLimiter,
-    burst: usize,
+    rate: Option<DefaultDirectRateLimiter>,
 }
 
 /// A realm's place, held for the duration of a delivery.
@@ -46,9 +40,11 @@ pub struct RealmGuard {
 
 impl Drop for RealmGuard {
     fn drop(&mut self) {
-        if let Ok(mut realms) = self.realms.lock()
-            && let Some(n) = realms.get_mut(&self.realm)
-        {
+        let mut realms = self
+            .realms
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = realms.get_mut(&self.realm) {
             *n -= 1;
             if *n == 0 {
                 realms.remove(&self.realm);
@@ -57,53 +53,71 @@ impl Drop for RealmGuard {
     }
 }
 
-fn rate_limiter(per_second: f64, batch: usize) -> Option<Rate> {
-    let period = Duration::from_secs_f64(1.0 / per_second);
-    // Allow bursts of a tenth of a second's worth (at least 1, at most one batch).
-    let burst =
-        ((per_second / 10.0).ceil() as u32).clamp(1, u32::try_from(batch).unwrap_or(1).max(1));
-    let quota = Quota::with_period(period)?.allow_burst(NonZeroU32::new(burst)?);
-    Some(Rate {
-        limiter: RateLimiter::direct(quota),
-        burst: usize::try_from(burst).unwrap_or(1),
-    })
+/// A limiter of `rate` that allows bursts of a tenth of a second's worth (at least 1, at
+/// most one batch), and that burst.
+fn rate_limiter(rate: Rate, batch: usize) -> (DefaultDirectRateLimiter, usize) {
+    let tenth = (rate.per_second() / 10.0).ceil();
+    // A rate is at most a million per second, so a tenth of it fits.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let burst = (tenth as usize).clamp(1, batch);
+    let burst_nz =
+        NonZeroU32::new(u32::try_from(burst).unwrap_or(u32::MAX)).unwrap_or(NonZeroU32::MIN);
+    // A rate's period is at least a microsecond, never zero.
+    let quota = Quota::with_period(rate.period())
+        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+        .allow_burst(burst_nz);
+    (RateLimiter::direct(quota), burst)
 }
 
 impl Admission {
     /// The limits of `config`.
     pub fn new(config: &SubscriptionConfig) -> Self {
-        let max = usize::try_from(config.max_in_flight).unwrap_or(1);
-        let batch = usize::try_from(config.batch_size).unwrap_or(1).min(max);
-        let rate = config.rate_limit.and_then(|r| rate_limiter(r, batch));
+        let max = config.max_in_flight.usize();
+        let mut batch = config.batch_size.usize().min(max);
+        let rate = config.rate_limit.map(|r| {
+            let (limiter, burst) = rate_limiter(r, batch);
+            batch = burst;
+            limiter
+        });
         Self {
             slots: Arc::new(Semaphore::new(max)),
-            // Received messages wait for their tokens leased: no more than one burst.
-            batch: rate.as_ref().map_or(batch, |r| batch.min(r.burst)),
-            per_realm: config.max_in_flight_per_realm,
+            batch,
+            per_realm: config.max_in_flight_per_realm.map(|n| n.get()),
             realms: Arc::default(),
             rate,
         }
     }
 
-    /// Waits for room to start at least one message and returns up to a batch of slots.
+    /// The most room one receive holds.
+    pub fn batch(&self) -> usize {
+        self.batch
+    }
+
+    /// Waits for room to start at least one message (a slot, and its token under a rate
+    /// limit), then adds what is free at once, up to a batch. Cancel-safe: dropped while
+    /// waiting, it takes nothing.
     pub async fn reserve(&self) -> Vec<Slot> {
         let Ok(first) = self.slots.clone().acquire_owned().await else {
             return Vec::new();
         };
-        let mut slots = vec![first];
-        while slots.len() < self.batch {
-            match self.slots.clone().try_acquire_owned() {
-                Ok(slot) => slots.push(slot),
-                Err(_) => break,
-            }
+        if let Some(rate) = &self.rate {
+            rate.until_ready().await;
         }
+        let mut slots = vec![first];
+        self.top_up(&mut slots);
         slots
     }
 
-    /// Waits until the rate limit lets one more message start (at once without a limit).
-    pub async fn rate_token(&self) {
-        if let Some(rate) = &self.rate {
-            rate.limiter.until_ready().await;
+    /// Adds to `slots` the room that is free at once, up to a batch.
+    pub fn top_up(&self, slots: &mut Vec<Slot>) {
+        while slots.len() < self.batch {
+            let Ok(slot) = self.slots.clone().try_acquire_owned() else {
+                break;
+            };
+            if self.rate.as_ref().is_some_and(|r| r.check().is_err()) {
+                break;
+            }
+            slots.push(slot);
         }
     }
 
@@ -111,18 +125,13 @@ impl Admission {
     /// limit.
     pub fn realm_room(&self, realm: &str) -> Option<usize> {
         let max = self.per_realm?;
-        let running = self
-            .realms
-            .lock()
-            .ok()
-            .and_then(|r| r.get(realm).copied())
-            .unwrap_or(0);
+        let running = self.realms().get(realm).copied().unwrap_or(0);
         Some(usize::try_from(max.saturating_sub(running)).unwrap_or(0))
     }
 
     /// A place for `realm`, or `None` when the realm is at its limit.
     pub fn admit_realm(&self, realm: &str) -> Option<RealmGuard> {
-        let mut realms = self.realms.lock().ok()?;
+        let mut realms = self.realms();
         let n = realms.entry(realm.to_owned()).or_insert(0);
         if realm.is_empty() || self.per_realm.is_none_or(|max| *n < max) {
             *n += 1;
@@ -134,5 +143,11 @@ impl Admission {
         } else {
             None
         }
+    }
+
+    fn realms(&self) -> std::sync::MutexGuard<'_, HashMap<String, u32>> {
+        self.realms
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }

@@ -1,10 +1,23 @@
-//! One delivery: build the `HandleRequest`, call the worker while keeping the lease alive,
-//! and settle the answer. If the grace period of a shutdown runs out first, the message is
-//! handed back at once without counting the attempt.
+//! One delivery: build the `HandleRequest`, call the worker, and settle the answer — all
+//! under one lease keeper, so the message stays leased until it is settled, however long
+//! publishing its follow-ups or asking the worker's health takes. If the grace period of
+//! a shutdown runs out during the call, the message is handed back at once without
+//! counting the attempt.
+//!
+//! Whatever goes wrong inside ferry during a delivery (a panic included) ends in a settle
+//! that counts the attempt, and a message that came back more often than `max_attempts`
+//! without being settled (ferry killed while handling it, each time) is dead-lettered
+//! before the worker is called again: no message loops for ever.
 
-use std::time::{Duration, SystemTime};
+use std::{
+    any::Any,
+    convert::Infallible,
+    panic::AssertUnwindSafe,
+    time::{Duration, SystemTime},
+};
 
 use ferry_proto::v1::{HandleRequest, TraceContext as ProtoTrace};
+use futures::FutureExt as _;
 use tokio::time::Instant;
 
 use super::{
@@ -26,10 +39,7 @@ struct InFlight<'a> {
 
 impl<'a> InFlight<'a> {
     fn start(sub: &'a SubscriptionContext, ctx: &MessageContext) -> Self {
-        let labels = MessageLabels {
-            subscription: ctx.subscription.clone(),
-            realm: ctx.realm.clone(),
-        };
+        let labels = sub.telemetry.metrics().labels(ctx);
         sub.telemetry
             .metrics()
             .in_flight
@@ -68,13 +78,13 @@ pub(super) fn context_of(
 }
 
 fn request(sub: &SubscriptionContext, msg: &Received, inspected: Inspected) -> HandleRequest {
-    let deadline = SystemTime::now() + sub.config.handler_timeout;
+    let deadline = SystemTime::now() + sub.config.handler_timeout.get();
     HandleRequest {
         payload: msg.payload.clone(),
         attributes: inspected.attributes.into_iter().collect(),
         message_id: msg.id.clone(),
         attempt: msg.attempt,
-        max_attempts: sub.config.max_attempts,
+        max_attempts: sub.config.max_attempts.get(),
         realm: inspected.realm,
         subscription: sub.name.clone(),
         queue: msg.queue.clone(),
@@ -104,37 +114,84 @@ pub(super) async fn deliver(
         ctx: &ctx,
     };
     let started = Instant::now();
-    let call = sub
-        .worker
-        .handle(request(&sub, &msg, inspected), sub.config.handler_timeout);
-    let result = tokio::select! {
-        r = call => Some(r),
-        () = keep_lease(&sub, &msg, &ctx, started) => None,
-        () = sub.shutdown.force.cancelled() => None,
+    let keeper = keep_lease(&sub, &msg, &ctx, started);
+    tokio::pin!(keeper);
+    let max_attempts = sub.config.max_attempts.get();
+    let work = async {
+        if msg.attempt > max_attempts {
+            let error = format!(
+                "delivered {} times without being settled (ferry stopped or lost the lease while handling it)",
+                msg.attempt - 1
+            );
+            return settler.dead_letter("max_attempts", &error).await;
+        }
+        let call = sub.worker.handle(
+            request(&sub, &msg, inspected),
+            sub.config.handler_timeout.get(),
+        );
+        let result = tokio::select! {
+            r = call => Some(r),
+            () = sub.shutdown.force.cancelled() => None,
+        };
+        let took = started.elapsed();
+        match result {
+            Some(Ok(response)) => settler.response(response, took).await,
+            Some(Err(status)) => settler.status(status, took).await,
+            None => {
+                sub.shutdown.count_handed_back();
+                settler.hand_back("shutdown", Duration::ZERO).await;
+            }
+        }
     };
-    let took = started.elapsed();
-    match result {
-        Some(Ok(response)) => settler.response(response, took).await,
-        Some(Err(status)) => settler.status(status, took).await,
-        None => {
-            sub.shutdown.count_handed_back();
-            settler.hand_back("shutdown", Duration::ZERO).await;
+    let outcome = tokio::select! {
+        biased;
+        r = AssertUnwindSafe(work).catch_unwind() => r,
+        never = &mut keeper => match never {},
+    };
+    if let Err(panic) = outcome {
+        let error = format!(
+            "ferry failed while handling the message: {}",
+            panic_message(panic.as_ref())
+        );
+        let fallback = AssertUnwindSafe(settler.retry(&error, None, started.elapsed()));
+        let settled = tokio::select! {
+            biased;
+            r = fallback.catch_unwind() => r.is_ok(),
+            never = &mut keeper => match never {},
+        };
+        if !settled {
+            sub.telemetry.emit(events::SettleFailed {
+                ctx: &ctx,
+                operation: "retry",
+                error: format!(
+                    "{error}; settling it failed too: it comes back when its lease ends"
+                ),
+            });
         }
     }
     drop((slot, realm));
 }
 
+/// The text of a panic's payload.
+fn panic_message(panic: &(dyn Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic")
+}
+
 /// Extends the lease every third of `lease` until `max_lease` after the start; then waits
 /// forever (the message may be redelivered after that, which `ferry check` warns against
-/// by requiring `max_lease >= handler_timeout`).
+/// by requiring `max_lease >= handler_timeout`). It never returns.
 async fn keep_lease(
     sub: &SubscriptionContext,
     msg: &Received,
     ctx: &MessageContext,
     started: Instant,
-) {
-    let lease = sub.config.lease;
-    let until = started + sub.config.max_lease;
+) -> Infallible {
+    let lease = sub.config.lease.get();
+    let until = started + sub.config.max_lease.get();
     loop {
         tokio::time::sleep(lease / 3).await;
         let now = Instant::now();
@@ -155,5 +212,5 @@ async fn keep_lease(
             }),
         }
     }
-    std::future::pending::<()>().await;
+    std::future::pending().await
 }

@@ -67,7 +67,12 @@ impl Source {
         match self {
             Self::Queue => {
                 sub.backend
-                    .receive(&sub.queue, max, sub.config.lease, sub.config.receive_wait)
+                    .receive(
+                        &sub.queue,
+                        max,
+                        sub.config.lease.get(),
+                        sub.config.receive_wait.get(),
+                    )
                     .await
             }
             Self::Partitioned(p) => p.receive(sub, max).await,
@@ -89,7 +94,7 @@ impl Partitions {
     async fn refresh(&mut self, sub: &SubscriptionContext) -> Result<(), BackendError> {
         let due = self
             .refreshed
-            .is_none_or(|t| t.elapsed() >= sub.config.discovery_interval);
+            .is_none_or(|t| t.elapsed() >= sub.config.discovery_interval.get());
         if !due {
             return Ok(());
         }
@@ -142,9 +147,9 @@ impl Partitions {
         if candidates.is_empty() {
             // No queue yet, or every realm at its limit.
             let pause = if self.queues.is_empty() {
-                sub.config.receive_wait
+                sub.config.receive_wait.get()
             } else {
-                sub.config.realm_requeue_delay
+                sub.config.realm_requeue_delay.get()
             };
             tokio::time::sleep(pause.max(Duration::from_millis(10))).await;
             return Ok(Vec::new());
@@ -152,7 +157,12 @@ impl Partitions {
         for &(i, room) in &candidates {
             let batch = sub
                 .backend
-                .receive(&self.queues[i], room, sub.config.lease, Duration::ZERO)
+                .receive(
+                    &self.queues[i],
+                    room,
+                    sub.config.lease.get(),
+                    Duration::ZERO,
+                )
                 .await;
             match batch {
                 Ok(batch) if batch.is_empty() => {}
@@ -172,8 +182,8 @@ impl Partitions {
             .receive(
                 &self.queues[i],
                 room,
-                sub.config.lease,
-                sub.config.receive_wait,
+                sub.config.lease.get(),
+                sub.config.receive_wait.get(),
             )
             .await;
         if let Err(BackendError::Queue { .. }) = &batch {

@@ -1,11 +1,13 @@
 //! [`run_subscription`]: the receive loop of one subscription. It pulls only while the
-//! worker is serving, only as many messages as it has slots for, and starts a delivery for
-//! each; malformed messages are dead-lettered and realm-limited ones handed back.
+//! worker is serving, only as many messages as it holds room for (slots, and rate tokens
+//! under a rate limit, both taken before the receive), and starts a delivery for each at
+//! once; malformed messages are dead-lettered and realm-limited ones handed back.
 
 use std::time::Duration;
 
 use super::{
     SubscriptionContext,
+    admission::Slot,
     delivery::{context_of, deliver},
     partitions::Source,
     settle::Settler,
@@ -21,10 +23,10 @@ use crate::{
 /// limits); deliveries it started keep running on the shutdown tracker.
 pub async fn run_subscription(sub: SubscriptionContext) {
     if sub.config.queue_prefix.is_none() {
-        let max = usize::try_from(sub.config.max_in_flight).unwrap_or(usize::MAX);
+        let max = sub.config.max_in_flight.usize();
         sub.backend.plan_receive(&sub.queue, max);
     }
-    let pollers = (0..sub.config.pollers.max(1)).map(|i| poll(sub.clone(), i as usize));
+    let pollers = (0..sub.config.pollers.usize()).map(|i| poll(sub.clone(), i));
     futures::future::join_all(pollers).await;
     sub.backend.stop_receiving(&sub.queue).await;
 }
@@ -36,19 +38,26 @@ async fn poll(sub: SubscriptionContext, index: usize) {
     let receive_backoff =
         Backoff::new(Duration::from_millis(100), Duration::from_secs(5)).unwrap_or_default();
     let mut receive_failures = 0u32;
+    // Room held for the next receive (slots with their rate tokens): what a receive did
+    // not fill is kept, so an idle subscription does not spend its rate on empty receives.
+    let mut room: Vec<Slot> = Vec::new();
     loop {
         tokio::select! {
             () = sub.health.wait_serving() => {}
             () = stopping.cancelled() => return,
         }
-        let slots = tokio::select! {
-            slots = sub.admission.reserve() => slots,
-            () = stopping.cancelled() => return,
-        };
+        if room.is_empty() {
+            room = tokio::select! {
+                slots = sub.admission.reserve() => slots,
+                () = stopping.cancelled() => return,
+            };
+        } else {
+            sub.admission.top_up(&mut room);
+        }
         if stopping.is_cancelled() {
             return;
         }
-        let batch = match source.receive(&sub, slots.len()).await {
+        let batch = match source.receive(&sub, room.len()).await {
             Ok(batch) => {
                 receive_failures = 0;
                 batch
@@ -65,9 +74,8 @@ async fn poll(sub: SubscriptionContext, index: usize) {
                 }
             }
         };
-        let mut slots = slots.into_iter();
         for msg in batch {
-            let Some(slot) = slots.next() else {
+            let Some(slot) = room.pop() else {
                 // A backend returned more than asked for: hand the extra back at once.
                 spawn_hand_back(&sub, msg, "overflow", Duration::ZERO);
                 continue;
@@ -76,47 +84,48 @@ async fn poll(sub: SubscriptionContext, index: usize) {
                 spawn_hand_back(&sub, msg, "shutdown", Duration::ZERO);
                 continue;
             }
-            match inspect(&msg, &sub.config.realm_attribute, &sub.limits)
-                .map(|i| source.assign_realm(&msg, i))
-            {
-                Err(reason) => {
-                    let s = sub.clone();
-                    sub.shutdown.tracker.spawn(async move {
-                        let ctx = context_of(
-                            &s,
-                            &msg,
-                            "",
-                            TraceContext::from_attributes(&msg.attributes, &msg.id).trace_id(),
-                        );
-                        s.telemetry.emit(events::Received(&ctx));
-                        Settler {
-                            sub: &s,
-                            msg: &msg,
-                            ctx: &ctx,
-                        }
-                        .dead_letter("malformed", &reason)
-                        .await;
-                        drop(slot);
-                    });
-                }
-                Ok(inspected) => match sub.admission.admit_realm(&inspected.realm) {
-                    Some(realm) => {
-                        sub.admission.rate_token().await;
-                        sub.shutdown.tracker.spawn(deliver(
-                            sub.clone(),
-                            msg,
-                            inspected,
-                            slot,
-                            realm,
-                        ));
-                    }
-                    None => {
-                        drop(slot);
-                        spawn_hand_back(&sub, msg, "realm_busy", sub.config.realm_requeue_delay);
-                    }
-                },
-            }
+            start(&sub, &source, msg, slot);
         }
+    }
+}
+
+/// Starts the delivery of `msg` in `slot`: dead-letters it when it is malformed, hands it
+/// back when its realm is at its limit.
+fn start(sub: &SubscriptionContext, source: &Source, msg: Received, slot: Slot) {
+    match inspect(&msg, &sub.config.realm_attribute, &sub.limits)
+        .map(|i| source.assign_realm(&msg, i))
+    {
+        Err(reason) => {
+            let s = sub.clone();
+            sub.shutdown.tracker.spawn(async move {
+                let ctx = context_of(
+                    &s,
+                    &msg,
+                    "",
+                    TraceContext::from_attributes(&msg.attributes, &msg.id).trace_id(),
+                );
+                s.telemetry.emit(events::Received(&ctx));
+                Settler {
+                    sub: &s,
+                    msg: &msg,
+                    ctx: &ctx,
+                }
+                .dead_letter("malformed", &reason)
+                .await;
+                drop(slot);
+            });
+        }
+        Ok(inspected) => match sub.admission.admit_realm(&inspected.realm) {
+            Some(realm) => {
+                sub.shutdown
+                    .tracker
+                    .spawn(deliver(sub.clone(), msg, inspected, slot, realm));
+            }
+            None => {
+                drop(slot);
+                spawn_hand_back(sub, msg, "realm_busy", sub.config.realm_requeue_delay.get());
+            }
+        },
     }
 }
 

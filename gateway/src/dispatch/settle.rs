@@ -26,6 +26,9 @@ pub(super) struct Settler<'a> {
 impl Settler<'_> {
     /// Settles a worker's answer.
     pub(super) async fn response(&self, response: HandleResponse, took: Duration) {
+        // A forced fault for the tests (`FAILPOINTS=dispatch::settle=panic`, only in a
+        // build with the `failpoints` feature).
+        fail::fail_point!("dispatch::settle");
         emit_log_lines(&self.sub.telemetry, Some(self.ctx), response.logs);
         match response.outcome {
             Some(Outcome::Done(_)) => self.done(response.publish, took).await,
@@ -71,33 +74,34 @@ impl Settler<'_> {
 
     async fn done(&self, publish: Vec<ferry_proto::v1::OutgoingMessage>, took: Duration) {
         let realm_attribute = &self.sub.config.realm_attribute;
+        let horizon = self.sub.backend.horizon();
         let mut messages = Vec::with_capacity(publish.len());
         for (i, m) in publish.into_iter().enumerate() {
             let dedup = format!("{}/{i}", self.msg.id);
-            match to_new_message(m, realm_attribute, Some(dedup), &self.sub.limits) {
+            match to_new_message(m, realm_attribute, Some(dedup), &self.sub.limits, horizon) {
                 Ok(m) => messages.push(m),
+                // The same answer can never succeed: no retry.
                 Err(e) => {
-                    return self
-                        .retry(
-                            &format!("follow-up message #{i} is invalid: {e}"),
-                            None,
-                            took,
-                        )
-                        .await;
+                    let error = format!("the worker's answer is invalid: publish[{i}].{e}");
+                    return self.dead_letter("invalid_response", &error).await;
                 }
             }
         }
         let count = messages.len();
         if !messages.is_empty() {
-            let sent = messages.clone();
+            // What the events need, kept before the messages move into the backend.
+            let published: Vec<(String, Option<String>)> = messages
+                .iter()
+                .map(|m| (m.queue.clone(), m.dedup_id.clone()))
+                .collect();
             match self.sub.backend.publish(messages).await {
                 Ok(ids) => {
-                    for (m, id) in sent.iter().zip(&ids) {
+                    for ((queue, dedup_id), id) in published.iter().zip(&ids) {
                         self.sub.telemetry.emit(events::Published {
                             ctx: Some(self.ctx),
-                            destination: &m.queue,
+                            destination: queue,
                             id,
-                            dedup_id: m.dedup_id.as_deref(),
+                            dedup_id: dedup_id.as_deref(),
                         });
                     }
                 }
@@ -134,7 +138,7 @@ impl Settler<'_> {
     /// Returns the message for another attempt, or dead-letters it on the last attempt.
     pub(super) async fn retry(&self, error: &str, chosen: Option<Duration>, took: Duration) {
         let cfg = &self.sub.config;
-        if self.msg.attempt >= cfg.max_attempts {
+        if self.msg.attempt >= cfg.max_attempts.get() {
             return self.dead_letter("max_attempts", error).await;
         }
         let delay = chosen.map_or_else(

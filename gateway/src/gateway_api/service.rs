@@ -41,24 +41,29 @@ impl GatewayService for GatewayApi {
                 "messages: at least one message is required",
             ));
         }
+        let horizon = self.backend.horizon();
         let mut batch = Vec::with_capacity(messages.len());
         for (i, m) in messages.into_iter().enumerate() {
-            let m = to_new_message(m, &self.realm_attribute, None, &self.limits)
+            let m = to_new_message(m, &self.realm_attribute, None, &self.limits, horizon)
                 .map_err(|e| Status::invalid_argument(format!("messages[{i}].{e}")))?;
             batch.push(m);
         }
-        let sent = batch.clone();
+        // What the events need, kept before the messages move into the backend.
+        let published: Vec<(String, Option<String>)> = batch
+            .iter()
+            .map(|m| (m.queue.clone(), m.dedup_id.clone()))
+            .collect();
         let ids = self
             .backend
             .publish(batch)
             .await
             .map_err(|e| Status::unavailable(e.to_string()))?;
-        for (m, id) in sent.iter().zip(&ids) {
+        for ((queue, dedup_id), id) in published.iter().zip(&ids) {
             self.telemetry.emit(events::Published {
                 ctx: None,
-                destination: &m.queue,
+                destination: queue,
                 id,
-                dedup_id: m.dedup_id.as_deref(),
+                dedup_id: dedup_id.as_deref(),
             });
         }
         Ok(Response::new(PublishResponse { message_ids: ids }))

@@ -29,14 +29,14 @@ pub fn inspect(
     if let Some(reason) = &msg.malformed {
         return Err(format!("malformed attributes: {reason}"));
     }
-    if msg.payload.len() > limits.max_payload_bytes {
+    if msg.payload.len() > limits.max_payload_bytes.usize() {
         return Err(format!(
             "payload of {} bytes exceeds limits.max_payload_bytes ({})",
             msg.payload.len(),
             limits.max_payload_bytes
         ));
     }
-    if msg.attributes.len() > limits.max_attributes {
+    if msg.attributes.len() > limits.max_attributes.usize() {
         return Err(format!(
             "{} attributes exceed limits.max_attributes ({})",
             msg.attributes.len(),

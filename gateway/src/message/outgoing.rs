@@ -28,12 +28,14 @@ fn err(field: &'static str, reason: impl Into<String>) -> OutgoingError {
 }
 
 /// Checks `m` and converts it. `realm_attribute` is where `m.realm` is written;
-/// `default_dedup` is used when `m.deduplication_id` is empty.
+/// `default_dedup` is used when `m.deduplication_id` is empty; a delay or deliver-at time
+/// more than `horizon` ahead (the longest the backend keeps a message waiting) is refused.
 pub fn to_new_message(
     m: OutgoingMessage,
     realm_attribute: &str,
     default_dedup: Option<String>,
     limits: &LimitsConfig,
+    horizon: Duration,
 ) -> Result<NewMessage, OutgoingError> {
     if !is_valid_queue_name(&m.destination) {
         return Err(err(
@@ -41,7 +43,7 @@ pub fn to_new_message(
             format!("`{}` is not a valid queue name", m.destination),
         ));
     }
-    if m.payload.len() > limits.max_payload_bytes {
+    if m.payload.len() > limits.max_payload_bytes.usize() {
         return Err(err(
             "payload",
             format!(
@@ -65,7 +67,7 @@ pub fn to_new_message(
     if !m.realm.is_empty() {
         attributes.insert(realm_attribute.to_owned(), m.realm);
     }
-    if attributes.len() > limits.max_attributes {
+    if attributes.len() > limits.max_attributes.usize() {
         return Err(err(
             "attributes",
             format!(
@@ -75,14 +77,33 @@ pub fn to_new_message(
             ),
         ));
     }
+    let beyond = |field: &'static str, ahead: Duration| {
+        err(
+            field,
+            format!(
+                "{} ahead is beyond the backend's horizon of {} (the longest it keeps a message waiting)",
+                humantime::format_duration(ahead),
+                humantime::format_duration(horizon)
+            ),
+        )
+    };
+    let now = SystemTime::now();
     let deliver_at = match m.schedule {
         None => None,
         Some(Schedule::Delay(d)) => {
             let d = Duration::try_from(d).map_err(|e| err("delay", e.to_string()))?;
-            Some(SystemTime::now() + d)
+            if d > horizon {
+                return Err(beyond("delay", d));
+            }
+            // Within the horizon, so the sum cannot overflow.
+            now.checked_add(d)
         }
         Some(Schedule::DeliverAt(t)) => {
-            Some(SystemTime::try_from(t).map_err(|e| err("deliver_at", e.to_string()))?)
+            let at = SystemTime::try_from(t).map_err(|e| err("deliver_at", e.to_string()))?;
+            match at.duration_since(now) {
+                Ok(ahead) if ahead > horizon => return Err(beyond("deliver_at", ahead)),
+                _ => Some(at),
+            }
         }
     };
     let dedup_id = if m.deduplication_id.is_empty() {

@@ -6,7 +6,7 @@ use ferry_proto::v1::OutgoingMessage;
 
 use super::*;
 use crate::{
-    backend::{Receipt, Received},
+    backend::{DEFAULT_HORIZON, Receipt, Received},
     config::LimitsConfig,
 };
 
@@ -68,7 +68,7 @@ fn invalid_traceparents_are_rejected() {
 #[test]
 fn oversized_payload_is_malformed() {
     let limits = LimitsConfig {
-        max_payload_bytes: 4,
+        max_payload_bytes: crate::bounded::Count::of(4),
         ..LimitsConfig::default()
     };
     let e = inspect(&received(b"12345", &[]), "realm", &limits).unwrap_err();
@@ -105,12 +105,26 @@ fn outgoing(dest: &str) -> OutgoingMessage {
 fn outgoing_gets_realm_and_default_dedup() {
     let mut m = outgoing("out");
     m.realm = "acme".into();
-    let n = to_new_message(m, "tenant", Some("in/0".into()), &LimitsConfig::default()).unwrap();
+    let n = to_new_message(
+        m,
+        "tenant",
+        Some("in/0".into()),
+        &LimitsConfig::default(),
+        DEFAULT_HORIZON,
+    )
+    .unwrap();
     assert_eq!(n.attributes["tenant"], "acme");
     assert_eq!(n.dedup_id.as_deref(), Some("in/0"));
     let mut m = outgoing("out");
     m.deduplication_id = "mine".into();
-    let n = to_new_message(m, "realm", Some("in/0".into()), &LimitsConfig::default()).unwrap();
+    let n = to_new_message(
+        m,
+        "realm",
+        Some("in/0".into()),
+        &LimitsConfig::default(),
+        DEFAULT_HORIZON,
+    )
+    .unwrap();
     assert_eq!(n.dedup_id.as_deref(), Some("mine"));
 }
 
@@ -121,25 +135,57 @@ fn outgoing_errors_name_the_field() {
         "realm",
         None,
         &LimitsConfig::default(),
+        DEFAULT_HORIZON,
     )
     .unwrap_err();
     assert_eq!(e.field, "destination");
     let mut m = outgoing("ok");
     m.attributes.insert("ferry.x".into(), "1".into());
     assert_eq!(
-        to_new_message(m, "realm", None, &LimitsConfig::default())
+        to_new_message(m, "realm", None, &LimitsConfig::default(), DEFAULT_HORIZON)
             .unwrap_err()
             .field,
         "attributes"
     );
     let limits = LimitsConfig {
-        max_payload_bytes: 1,
+        max_payload_bytes: crate::bounded::Count::of(1),
         ..LimitsConfig::default()
     };
     assert_eq!(
-        to_new_message(outgoing("ok"), "realm", None, &limits)
+        to_new_message(outgoing("ok"), "realm", None, &limits, DEFAULT_HORIZON)
             .unwrap_err()
             .field,
         "payload"
     );
+}
+
+#[test]
+fn schedules_beyond_the_horizon_are_refused() {
+    use ferry_proto::v1::outgoing_message::Schedule;
+    let day = std::time::Duration::from_secs(86_400);
+    let mut m = outgoing("ok");
+    m.schedule = Some(Schedule::Delay(prost_types::Duration {
+        seconds: i64::MAX,
+        nanos: 0,
+    }));
+    let e = to_new_message(m, "realm", None, &LimitsConfig::default(), day).unwrap_err();
+    assert_eq!(e.field, "delay");
+    assert!(
+        e.reason.contains("beyond the backend's horizon of 1day"),
+        "{e}"
+    );
+    let mut m = outgoing("ok");
+    m.schedule = Some(Schedule::DeliverAt(prost_types::Timestamp {
+        seconds: i64::MAX / 4,
+        nanos: 0,
+    }));
+    let e = to_new_message(m, "realm", None, &LimitsConfig::default(), day).unwrap_err();
+    assert_eq!(e.field, "deliver_at");
+    let mut m = outgoing("ok");
+    m.schedule = Some(Schedule::Delay(prost_types::Duration {
+        seconds: 3600,
+        nanos: 0,
+    }));
+    let n = to_new_message(m, "realm", None, &LimitsConfig::default(), day).unwrap();
+    assert!(n.deliver_at.is_some());
 }

@@ -1,6 +1,7 @@
 //! [`Backoff`]: exponential backoff with full jitter between a minimum and a maximum.
 //!
-//! The type cannot be built invalid: `min` is above zero and not above `max`. It is used for
+//! The type cannot be built invalid: `min` is above zero and not above `max`, and `max` is
+//! at most [`Backoff::LONGEST`]. It is used for
 //! a subscription's retry delays (`attempt` is the attempt that just failed) and for
 //! restarting a worker child process.
 
@@ -20,6 +21,12 @@ pub enum BackoffError {
     MinAboveMax {
         /// The minimum given, formatted.
         min: String,
+        /// The maximum given, formatted.
+        max: String,
+    },
+    /// `max` was longer than [`Backoff::LONGEST`].
+    #[error("max ({max}) must not exceed 7d")]
+    MaxTooLong {
         /// The maximum given, formatted.
         max: String,
     },
@@ -58,10 +65,20 @@ fn default_max() -> Duration {
 }
 
 impl Backoff {
-    /// Builds a backoff, refusing a zero `min` or a `min` above `max`.
+    /// The longest `max`: 7 days, within every backend's retention of a message waiting
+    /// for its retry.
+    pub const LONGEST: Duration = Duration::from_secs(7 * 24 * 3600);
+
+    /// Builds a backoff, refusing a zero `min`, a `min` above `max` or a `max` above
+    /// [`Backoff::LONGEST`].
     pub fn new(min: Duration, max: Duration) -> Result<Self, BackoffError> {
         if min.is_zero() {
             return Err(BackoffError::ZeroMin);
+        }
+        if max > Self::LONGEST {
+            return Err(BackoffError::MaxTooLong {
+                max: humantime::format_duration(max).to_string(),
+            });
         }
         if min > max {
             return Err(BackoffError::MinAboveMax {

@@ -20,15 +20,8 @@ use std::{collections::BTreeMap, time::Duration};
 
 use super::{
     Event, MessageContext, Metrics, Record,
-    metrics::{HandBackLabels, MessageLabels, SubscriptionLabels},
+    metrics::{HandBackLabels, SubscriptionLabels},
 };
-
-fn labels(ctx: &MessageContext) -> MessageLabels {
-    MessageLabels {
-        subscription: ctx.subscription.clone(),
-        realm: ctx.realm.clone(),
-    }
-}
 
 fn sub(s: &str) -> SubscriptionLabels {
     SubscriptionLabels {
@@ -93,7 +86,7 @@ impl Event for Received<'_> {
             .message("message received");
     }
     fn count(&self, m: &Metrics) {
-        m.received.get_or_create(&labels(self.0)).inc();
+        m.received.get_or_create(&m.labels(self.0)).inc();
     }
 }
 
@@ -118,9 +111,9 @@ impl Event for Done<'_> {
             .message("message done");
     }
     fn count(&self, m: &Metrics) {
-        m.done.get_or_create(&labels(self.ctx)).inc();
+        m.done.get_or_create(&m.labels(self.ctx)).inc();
         m.handle_seconds
-            .get_or_create(&labels(self.ctx))
+            .get_or_create(&m.labels(self.ctx))
             .observe(self.duration.as_secs_f64());
     }
 }
@@ -156,9 +149,9 @@ impl Event for Retried<'_> {
         ));
     }
     fn count(&self, m: &Metrics) {
-        m.retried.get_or_create(&labels(self.ctx)).inc();
+        m.retried.get_or_create(&m.labels(self.ctx)).inc();
         m.handle_seconds
-            .get_or_create(&labels(self.ctx))
+            .get_or_create(&m.labels(self.ctx))
             .observe(self.duration.as_secs_f64());
     }
 }
@@ -191,7 +184,7 @@ impl Event for DeadLettered<'_> {
         ));
     }
     fn count(&self, m: &Metrics) {
-        m.dead_lettered.get_or_create(&labels(self.ctx)).inc();
+        m.dead_lettered.get_or_create(&m.labels(self.ctx)).inc();
     }
 }
 

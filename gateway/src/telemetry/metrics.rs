@@ -1,11 +1,24 @@
 //! The Prometheus metrics, served on `/metrics` in the text format. Updated only by the
 //! events in [`super::events`].
 
+use std::{
+    collections::HashSet,
+    sync::{Mutex, PoisonError},
+};
+
 use prometheus_client::{
     encoding::EncodeLabelSet,
     metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
     registry::Registry,
 };
+
+use super::MessageContext;
+
+/// The realm label of messages whose realm is not among the first `max_realms` seen.
+pub const OTHER_REALM: &str = "_other";
+
+/// The default of `metrics.max_realms`.
+pub const DEFAULT_MAX_REALMS: usize = 100;
 
 /// Labels of per-message metrics.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -38,9 +51,31 @@ fn handle_histogram() -> Histogram {
     ])
 }
 
+/// The realms that have series of their own: the first `max` seen.
+struct RealmLabels {
+    max: usize,
+    seen: Mutex<HashSet<String>>,
+}
+
+impl RealmLabels {
+    /// The label for `realm`: itself while there is room, else [`OTHER_REALM`].
+    fn label(&self, realm: &str) -> String {
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        if seen.contains(realm) {
+            return realm.to_owned();
+        }
+        if seen.len() < self.max {
+            seen.insert(realm.to_owned());
+            return realm.to_owned();
+        }
+        OTHER_REALM.to_owned()
+    }
+}
+
 /// All of ferry's metrics.
 pub struct Metrics {
     registry: Registry,
+    realms: RealmLabels,
     /// Messages received.
     pub received: Family<MessageLabels, Counter>,
     /// Messages done (acked).
@@ -99,8 +134,23 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// A registry with every metric registered (prefix `ferry_`).
+    /// A registry with every metric registered (prefix `ferry_`), with up to
+    /// [`DEFAULT_MAX_REALMS`] realm label values.
     pub fn new() -> Self {
+        Self::with_max_realms(DEFAULT_MAX_REALMS)
+    }
+
+    /// The labels of the per-message metrics of `ctx`: its subscription, and its realm
+    /// while fewer than `max_realms` realms have been seen, else `_other`.
+    pub fn labels(&self, ctx: &MessageContext) -> MessageLabels {
+        MessageLabels {
+            subscription: ctx.subscription.clone(),
+            realm: self.realms.label(&ctx.realm),
+        }
+    }
+
+    /// [`Metrics::new`] with series of their own for the first `max_realms` realms only.
+    pub fn with_max_realms(max_realms: usize) -> Self {
         let mut registry = Registry::with_prefix("ferry");
         let m = Self {
             received: Family::default(),
@@ -116,6 +166,10 @@ impl Metrics {
             worker_serving: Gauge::default(),
             logs: LogSinkMetrics::default(),
             registry: Registry::default(),
+            realms: RealmLabels {
+                max: max_realms,
+                seen: Mutex::default(),
+            },
         };
         registry.register("messages_received", "Messages received", m.received.clone());
         registry.register(

@@ -1,9 +1,17 @@
 //! [`HealthWatch`]: follows the worker's `grpc.health.v1.Health` status. Ferry pulls only
 //! while the worker is SERVING; a failed call triggers an immediate check.
+//!
+//! One probe runs at a time. A caller that asks while a probe is under way waits for the
+//! next one (which starts after it asked, so its answer is not older than the caller's
+//! failure), and every caller waiting then shares that probe's answer: 64 calls failing
+//! at once cost two probes, not 64.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
 
-use tokio::sync::{Mutex, watch};
+use tokio::sync::{oneshot, watch};
 use tonic::transport::Channel;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
@@ -21,8 +29,18 @@ pub struct HealthWatch {
     tx: Arc<watch::Sender<bool>>,
     client: HealthClient<Channel>,
     telemetry: Telemetry,
-    /// Held while a check runs; `true` once the first result has been reported.
-    checking: Arc<Mutex<bool>>,
+    probes: Arc<Mutex<Probes>>,
+}
+
+/// The probe under way and who waits for the next one.
+#[derive(Debug, Default)]
+struct Probes {
+    /// Whether a probe loop is running.
+    running: bool,
+    /// Callers waiting for the next probe's answer.
+    waiting: Vec<oneshot::Sender<bool>>,
+    /// Whether the first result has been reported.
+    reported: bool,
 }
 
 impl HealthWatch {
@@ -33,7 +51,7 @@ impl HealthWatch {
             tx: Arc::new(tx),
             client: HealthClient::new(channel),
             telemetry,
-            checking: Arc::new(Mutex::new(false)),
+            probes: Arc::default(),
         }
     }
 
@@ -48,22 +66,53 @@ impl HealthWatch {
         let _ = rx.wait_for(|s| *s).await;
     }
 
-    /// Checks now, updates the shared state, and returns whether the worker is serving.
-    /// The first result and every change are logged as `worker.health` events.
+    /// Checks now (with a probe that starts after this call), updates the shared state,
+    /// and returns whether the worker is serving. The first result and every change are
+    /// logged as `worker.health` events.
     pub async fn check_now(&self) -> bool {
-        let mut reported = self.checking.lock().await;
-        let (serving, detail) = self.probe().await;
-        let changed = self
-            .tx
-            .send_if_modified(|s| std::mem::replace(s, serving) != serving);
-        let first = !std::mem::replace(&mut *reported, true);
-        if changed || first {
-            self.telemetry.emit(events::WorkerHealth {
-                serving,
-                detail: &detail,
-            });
+        let (tx, rx) = oneshot::channel();
+        let lead = {
+            let mut p = self.lock();
+            p.waiting.push(tx);
+            !std::mem::replace(&mut p.running, true)
+        };
+        if lead {
+            // On a task of its own: a caller that gives up waiting must not stop the loop.
+            tokio::spawn(self.clone().probe_loop());
         }
-        serving
+        rx.await.unwrap_or(false)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Probes> {
+        self.probes.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Probes while callers wait, each probe answering everyone who asked before it began.
+    async fn probe_loop(self) {
+        loop {
+            let waiting = {
+                let mut p = self.lock();
+                if p.waiting.is_empty() {
+                    p.running = false;
+                    return;
+                }
+                std::mem::take(&mut p.waiting)
+            };
+            let (serving, detail) = self.probe().await;
+            let changed = self
+                .tx
+                .send_if_modified(|s| std::mem::replace(s, serving) != serving);
+            let first = !std::mem::replace(&mut self.lock().reported, true);
+            if changed || first {
+                self.telemetry.emit(events::WorkerHealth {
+                    serving,
+                    detail: &detail,
+                });
+            }
+            for caller in waiting {
+                let _ = caller.send(serving);
+            }
+        }
     }
 
     async fn probe(&self) -> (bool, String) {

@@ -30,14 +30,14 @@ impl EmbeddedBackend {
     /// Opens (creating if needed) the queue file named in `config`.
     pub async fn open(config: &EmbeddedConfig) -> Result<Self, BackendError> {
         let path = config.path.clone();
-        let window = config.dedup_window;
+        let window = config.dedup_window.get();
         let store = tokio::task::spawn_blocking(move || Store::open(&path, window))
             .await
             .map_err(|e| BackendError::Other(e.to_string()))??;
         Ok(Self {
             store: Arc::new(store),
             published: Arc::new(Notify::new()),
-            poll_interval: config.poll_interval,
+            poll_interval: config.poll_interval.get(),
         })
     }
 

@@ -146,12 +146,12 @@ impl Preflight for PubsubBackend {
                 ),
             })?;
             if let Some(native) = info.native_max_attempts
-                && i64::from(native) <= i64::from(sub.max_attempts)
+                && i64::from(native) <= i64::from(sub.max_attempts.get())
             {
                 warnings.push(format!(
                     "subscriptions.{name}: the Pub/Sub subscription `{queue}` has a dead-letter policy that moves a message to `{}` after {native} delivery attempts, not more than max_attempts = {}: Pub/Sub would dead-letter before ferry does, without the story. Set max_delivery_attempts above max_attempts (hand-backs and lapsed leases also count as deliveries).",
                     info.native_topic.as_deref().unwrap_or("?"),
-                    sub.max_attempts
+                    sub.max_attempts.get()
                 ));
             }
         }

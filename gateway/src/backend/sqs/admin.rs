@@ -274,7 +274,7 @@ impl Preflight for SqsBackend {
                 match self.queues_with_prefix(prefix).await {
                     Ok(found) if found.iter().all(|q| *q == queue_name(&error_queue)) => warnings.push(format!(
                         "subscription `{name}`: no queue starts with `{prefix}` yet (new ones are picked up every {})",
-                        humantime::format_duration(sub.discovery_interval)
+                        humantime::format_duration(sub.discovery_interval.get())
                     )),
                     Ok(_) => {}
                     Err(e) => problems.push(format!("subscription `{name}`: listing queues `{prefix}*`: {e}")),
@@ -289,13 +289,13 @@ impl Preflight for SqsBackend {
             }
             if let Some(queue) = queues.get("queue")
                 && let Ok(Some(max)) = self.max_receive_count(queue).await
-                && u64::from(sub.max_attempts) > max
+                && u64::from(sub.max_attempts.get()) > max
             {
                 warnings.push(format!(
                     "subscriptions.{name}.max_attempts ({}) exceeds the maxReceiveCount ({max}) of queue `{queue}`'s \
                      RedrivePolicy: SQS moves a message to its own dead-letter queue after {max} receives, before \
                      ferry dead-letters it with its story; lower max_attempts or raise maxReceiveCount",
-                    sub.max_attempts
+                    sub.max_attempts.get()
                 ));
             }
             warnings.extend(limit_warnings(name, sub));
@@ -309,15 +309,9 @@ impl Preflight for SqsBackend {
 }
 
 /// Settings of `sub` beyond what SQS allows: each works, capped, but not as written.
+/// (`max_lease` cannot exceed SQS's 12 h: the config refuses more on every backend.)
 pub(super) fn limit_warnings(name: &str, sub: &SubscriptionConfig) -> Vec<String> {
     let mut warnings = Vec::new();
-    if sub.max_lease > SQS_MAX_VISIBILITY {
-        warnings.push(format!(
-            "subscriptions.{name}.max_lease ({}) exceeds the 12h SQS allows a message to stay invisible \
-             after its receive: longer handlers may be delivered twice",
-            humantime::format_duration(sub.max_lease)
-        ));
-    }
     if sub.backoff.max() > SQS_MAX_VISIBILITY {
         warnings.push(format!(
             "subscriptions.{name}.backoff.max ({}) exceeds the 12h SQS allows a message to stay invisible \
@@ -325,10 +319,10 @@ pub(super) fn limit_warnings(name: &str, sub: &SubscriptionConfig) -> Vec<String
             humantime::format_duration(sub.backoff.max())
         ));
     }
-    if sub.receive_wait > Duration::from_secs(20) {
+    if sub.receive_wait.get() > Duration::from_secs(20) {
         warnings.push(format!(
             "subscriptions.{name}.receive_wait ({}) exceeds the 20s SQS long-poll maximum; 20s is used",
-            humantime::format_duration(sub.receive_wait)
+            humantime::format_duration(sub.receive_wait.get())
         ));
     }
     warnings

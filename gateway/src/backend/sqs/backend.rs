@@ -47,8 +47,8 @@ impl SqsBackend {
     pub async fn open(config: &SqsConfig) -> Result<Self, BackendError> {
         let client = connect(config).await?;
         Ok(Self {
-            batcher: Arc::new(Batcher::new(client.clone(), config.settle_window)),
-            ledger: Arc::new(Ledger::new(config.failure_memory)),
+            batcher: Arc::new(Batcher::new(client.clone(), config.settle_window.get())),
+            ledger: Arc::new(Ledger::new(config.failure_memory.usize())),
             client,
             config: config.clone(),
             urls: Arc::default(),

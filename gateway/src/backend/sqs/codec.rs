@@ -33,6 +33,11 @@ pub(super) const META: &str = "ferry.meta";
 pub(super) const STORY: &str = "ferry.dlq";
 /// SQS's limit on message attributes per message.
 pub(super) const MAX_ATTRIBUTES: usize = 10;
+/// The most attempts a copy can say were spent: no subscription allows more
+/// (`max_attempts` is at most 10 000).
+pub(super) const MAX_SPENT: u32 = 10_000;
+/// The body ferry writes for an empty payload (SQS refuses an empty body).
+const EMPTY_BODY: &str = "-";
 
 /// What ferry carries in `ferry.meta`. Times are Unix milliseconds.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,7 +157,7 @@ pub(super) fn encode(
     let body = match std::str::from_utf8(payload) {
         _ if payload.is_empty() => {
             meta.body = Some("empty".into());
-            "-".to_owned()
+            EMPTY_BODY.to_owned()
         }
         Ok(text) if is_legal_text(text) => text.to_owned(),
         _ => {
@@ -233,9 +238,32 @@ pub(super) fn decode(body: &str, raw: Option<&HashMap<String, MessageAttributeVa
     for (k, v) in std::mem::take(&mut out.meta.attributes) {
         out.attributes.entry(k).or_insert(v);
     }
+    // `ferry.meta` may come from anyone who can send to the queue: a value ferry never
+    // writes makes the message malformed instead of steering ferry.
+    if out.meta.spent > MAX_SPENT {
+        problems.push(format!(
+            "`{META}` says {} attempts were spent, more than any subscription allows ({MAX_SPENT})",
+            out.meta.spent
+        ));
+        out.meta.spent = 0;
+    }
+    let horizon = to_ms(SystemTime::now() + crate::backend::DEFAULT_HORIZON);
+    if out.meta.due_at.is_some_and(|due| due > horizon) {
+        problems.push(format!(
+            "`{META}` sets a due time beyond the 365-day horizon"
+        ));
+        out.meta.due_at = None;
+    }
     out.payload = match out.meta.body.as_deref() {
         None => Bytes::copy_from_slice(body.as_bytes()),
-        Some("empty") => Bytes::new(),
+        Some("empty") if body == EMPTY_BODY => Bytes::new(),
+        Some("empty") => {
+            problems.push(format!(
+                "`{META}` says the body is empty, but it holds {} bytes",
+                body.len()
+            ));
+            Bytes::copy_from_slice(body.as_bytes())
+        }
         Some("base64") => match B64.decode(body) {
             Ok(bytes) => bytes.into(),
             Err(e) => {

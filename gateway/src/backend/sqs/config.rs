@@ -5,6 +5,15 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::bounded::{Count, Span};
+
+/// How long a settle waits for others to share its batch: up to 1 s.
+pub type SettleWindow = Span<0, 1_000>;
+/// The longest delay left to SQS: 1 s to its 15-minute maximum.
+pub type NativeDelay = Span<1_000, 900_000>;
+/// How many messages' failure history is kept: 1 to 10 million.
+pub type FailureMemory = Count<1, 10_000_000>;
+
 /// The longest per-message delay SQS applies natively (`DelaySeconds` = 900).
 pub const SQS_MAX_DELAY: Duration = Duration::from_secs(15 * 60);
 
@@ -25,31 +34,31 @@ pub struct SqsConfig {
     pub endpoint: Option<String>,
     /// How long a delete or visibility change waits for others to share its batch request
     /// (`DeleteMessageBatch`, `ChangeMessageVisibilityBatch`; a batch of 10 goes at once).
-    #[serde(default = "default_settle_window", with = "humantime_serde")]
-    pub settle_window: Duration,
+    #[serde(default = "default_settle_window")]
+    pub settle_window: SettleWindow,
     /// The longest delay left to SQS itself (at most its 15-minute maximum). A message due
     /// later is sent with this delay and re-delayed on receive until it is due; lowering it
     /// only costs more re-sends (tests use it to simulate the horizon).
-    #[serde(default = "default_max_native_delay", with = "humantime_serde")]
-    pub max_native_delay: Duration,
+    #[serde(default = "default_max_native_delay")]
+    pub max_native_delay: NativeDelay,
     /// How many messages' failure history (first failure time, last error) ferry keeps in
     /// memory between attempts. SQS cannot attach it to a message being retried; when it is
     /// not known (after a restart, or from another replica), the first failure time falls
     /// back to the message's first receive time.
     #[serde(default = "default_failure_memory")]
-    pub failure_memory: usize,
+    pub failure_memory: FailureMemory,
 }
 
-fn default_settle_window() -> Duration {
-    Duration::from_millis(5)
+fn default_settle_window() -> SettleWindow {
+    Span::millis(5)
 }
 
-fn default_max_native_delay() -> Duration {
-    SQS_MAX_DELAY
+fn default_max_native_delay() -> NativeDelay {
+    Span::of(SQS_MAX_DELAY)
 }
 
-fn default_failure_memory() -> usize {
-    100_000
+fn default_failure_memory() -> FailureMemory {
+    Count::of(100_000)
 }
 
 impl Default for SqsConfig {
@@ -82,18 +91,6 @@ impl SqsConfig {
             out.push((
                 "endpoint",
                 format!("`{endpoint}` must start with http:// or https://"),
-            ));
-        }
-        if self.settle_window > Duration::from_secs(1) {
-            out.push((
-                "settle_window",
-                "must be at most 1s (every ack waits for it)".into(),
-            ));
-        }
-        if self.max_native_delay < Duration::from_secs(1) || self.max_native_delay > SQS_MAX_DELAY {
-            out.push((
-                "max_native_delay",
-                "must be between 1s and 15m (the SQS maximum delay)".into(),
             ));
         }
         out

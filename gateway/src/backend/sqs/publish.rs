@@ -121,8 +121,8 @@ impl SqsBackend {
                         .into(),
                 });
             }
-            if wait > self.config.max_native_delay {
-                delay = ceil_secs(self.config.max_native_delay);
+            if wait > self.config.max_native_delay.get() {
+                delay = ceil_secs(self.config.max_native_delay.get());
                 meta.due_at = m.deliver_at.map(to_ms);
             } else {
                 delay = ceil_secs(wait);

@@ -129,7 +129,9 @@ impl SqsBackend {
             .unwrap_or(1);
         let remembered = self.ledger.get(&id);
         let meta = decoded.meta;
-        let attempt = (meta.spent + count)
+        let attempt = meta
+            .spent
+            .saturating_add(count)
             .saturating_sub(remembered.uncounted)
             .max(1);
         let published_at = meta
@@ -222,7 +224,7 @@ impl SqsBackend {
             .map_err(BackendError::Other)?;
         let copy = Outgoing {
             encoded,
-            delay: ceil_secs(left.min(self.config.max_native_delay)),
+            delay: ceil_secs(left.min(self.config.max_native_delay.get())),
             group_id: None,
             dedup_id: None,
         };

@@ -224,15 +224,54 @@ fn retry_visibility_stays_within_twelve_hours_of_the_receive() {
 fn settings_beyond_the_sqs_limits_are_warned_about() {
     assert!(limit_warnings("s", &SubscriptionConfig::default()).is_empty());
     let sub = SubscriptionConfig {
-        max_lease: Duration::from_secs(13 * 3600),
+        max_lease: crate::bounded::Span::secs(12 * 3600),
         backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(24 * 3600)).unwrap(),
-        receive_wait: Duration::from_secs(30),
+        receive_wait: crate::bounded::Span::secs(30),
         ..SubscriptionConfig::default()
     };
     let warnings = limit_warnings("s", &sub);
-    assert_eq!(warnings.len(), 3, "{warnings:#?}");
-    assert!(warnings[0].starts_with("subscriptions.s.max_lease (13h) exceeds the 12h"));
-    assert!(warnings[1].starts_with("subscriptions.s.backoff.max (1day) exceeds the 12h"));
-    assert!(warnings[1].ends_with("a retry waits at most 12h"));
-    assert!(warnings[2].starts_with("subscriptions.s.receive_wait (30s) exceeds the 20s"));
+    assert_eq!(warnings.len(), 2, "{warnings:#?}");
+    assert!(warnings[0].starts_with("subscriptions.s.backoff.max (1day) exceeds the 12h"));
+    assert!(warnings[0].ends_with("a retry waits at most 12h"));
+    assert!(warnings[1].starts_with("subscriptions.s.receive_wait (30s) exceeds the 20s"));
+}
+
+fn forged(meta: &str, body: &str) -> super::codec::Decoded {
+    let value = aws_sdk_sqs::types::MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(meta)
+        .build()
+        .unwrap();
+    let raw = std::collections::HashMap::from([(META.to_owned(), value)]);
+    decode(body, Some(&raw))
+}
+
+#[test]
+fn forged_bookkeeping_makes_a_message_malformed() {
+    let d = forged(r#"{"spent":4294967295}"#, "hello");
+    assert!(
+        d.malformed
+            .as_deref()
+            .unwrap()
+            .contains("4294967295 attempts were spent"),
+        "{:?}",
+        d.malformed
+    );
+    assert_eq!(d.meta.spent, 0, "an impossible count is not used");
+    let d = forged(r#"{"body":"empty"}"#, "not empty at all");
+    assert!(
+        d.malformed
+            .as_deref()
+            .unwrap()
+            .contains("says the body is empty"),
+        "{:?}",
+        d.malformed
+    );
+    assert_eq!(&d.payload[..], b"not empty at all", "the body is kept");
+    let d = forged(r#"{"due_at":9223372036854775807}"#, "x");
+    assert!(d.malformed.as_deref().unwrap().contains("horizon"));
+    // What ferry itself writes still reads.
+    let d = forged(r#"{"spent":3,"body":"empty"}"#, "-");
+    assert!(d.malformed.is_none(), "{:?}", d.malformed);
+    assert_eq!((d.meta.spent, d.payload.len()), (3, 0));
 }
