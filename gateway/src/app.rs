@@ -28,7 +28,7 @@ use crate::{
 /// started and supervised as the worker.
 pub async fn run(config: FerryConfig, worker_command: Vec<String>) -> anyhow::Result<()> {
     let origin = Origin::new(&config.service, config.service_version.as_deref());
-    let metrics = Arc::new(Metrics::new());
+    let metrics = Arc::new(Metrics::with_max_realms(config.metrics.max_realms.usize()));
     let sink: Arc<dyn LogSink> = match &config.logs.elasticsearch {
         #[cfg(feature = "elasticsearch")]
         Some(es) => Arc::new(
@@ -40,7 +40,7 @@ pub async fn run(config: FerryConfig, worker_command: Vec<String>) -> anyhow::Re
             )
             .map_err(anyhow::Error::msg)?,
         ),
-        _ => Arc::new(StdoutSink::new()),
+        _ => Arc::new(StdoutSink::new(origin.clone(), metrics.clone())),
     };
     let telemetry = Telemetry::with(origin, metrics, sink);
     run_with(config, worker_command, telemetry, shutdown::signal()).await

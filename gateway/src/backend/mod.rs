@@ -25,12 +25,28 @@ pub use traits::{
 };
 pub use types::{DeadLetter, Failure, NewMessage, Receipt, Received, Stats};
 
-/// Opens the backend named in the config.
+/// Opens the backend named in the config (the embedded queue's file is created if need be).
 pub async fn open(config: &BackendConfig) -> Result<std::sync::Arc<dyn Backend>, BackendError> {
+    open_as(config, embedded::OpenMode::Create).await
+}
+
+/// Opens the backend named in the config for a command that must not create state: the
+/// embedded queue's file must exist.
+pub async fn open_existing(
+    config: &BackendConfig,
+) -> Result<std::sync::Arc<dyn Backend>, BackendError> {
+    open_as(config, embedded::OpenMode::Existing).await
+}
+
+async fn open_as(
+    config: &BackendConfig,
+    mode: embedded::OpenMode,
+) -> Result<std::sync::Arc<dyn Backend>, BackendError> {
     match config {
-        BackendConfig::Embedded(c) => Ok(std::sync::Arc::new(
-            embedded::EmbeddedBackend::open(c).await?,
-        )),
+        BackendConfig::Embedded(c) => Ok(std::sync::Arc::new(match mode {
+            embedded::OpenMode::Create => embedded::EmbeddedBackend::open(c).await?,
+            embedded::OpenMode::Existing => embedded::EmbeddedBackend::open_existing(c).await?,
+        })),
         #[cfg(feature = "sqs")]
         BackendConfig::Sqs(c) => Ok(std::sync::Arc::new(sqs::SqsBackend::open(c).await?)),
         #[cfg(feature = "pubsub")]

@@ -35,7 +35,7 @@ fn targets(
 }
 
 async fn open(cfg: &FerryConfig) -> Result<std::sync::Arc<dyn Backend>, CliError> {
-    backend::open(&cfg.backend)
+    backend::open_existing(&cfg.backend)
         .await
         .map_err(|e| CliError::failure(e.to_string()))
 }

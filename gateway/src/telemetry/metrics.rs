@@ -38,6 +38,13 @@ pub struct HandBackLabels {
     pub reason: String,
 }
 
+/// Labels of a log sink's metrics.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SinkLabels {
+    /// `stdout` or `elasticsearch`.
+    pub sink: &'static str,
+}
+
 /// Labels by subscription only.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SubscriptionLabels {
@@ -115,6 +122,8 @@ pub struct LogSinkMetrics {
     pub dropped: Counter,
     /// Bulk or setup requests that failed and are retried.
     pub request_failures: Counter,
+    /// Log events dropped because a sink's queue was full, by sink.
+    pub queue_dropped: Family<SinkLabels, Counter>,
     /// Log events in the spool that Elasticsearch has not confirmed.
     pub spool_events: Gauge,
     /// Bytes of the spool's files.
@@ -244,6 +253,11 @@ impl Metrics {
             l.dropped.clone(),
         );
         registry.register(
+            "log_queue_dropped",
+            "Log events dropped because a sink's queue was full (stdout blocked, Elasticsearch sink behind)",
+            l.queue_dropped.clone(),
+        );
+        registry.register(
             "log_request_failures",
             "Failed requests to Elasticsearch (retried)",
             l.request_failures.clone(),
@@ -259,6 +273,14 @@ impl Metrics {
             l.spool_bytes.clone(),
         );
         Self { registry, ..m }
+    }
+
+    /// The counter of log events sink `sink` dropped because its queue was full.
+    pub fn log_queue_dropped(&self, sink: &'static str) -> Counter {
+        self.logs
+            .queue_dropped
+            .get_or_create(&SinkLabels { sink })
+            .clone()
     }
 
     /// The metrics in the Prometheus text format.

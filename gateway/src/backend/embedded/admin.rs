@@ -5,18 +5,15 @@ use rusqlite::params;
 
 use super::{
     EmbeddedBackend,
-    store::{encode_attributes, now_ms, sql_err},
+    ops::{self, now_ms, sql_err},
 };
-use crate::backend::{
-    BackendError, DeadLetter, DeadLetterAdmin, QueueStats, STORY_PREFIX, Stats, strip_story,
-};
+use crate::backend::{BackendError, DeadLetter, DeadLetterAdmin, QueueStats, STORY_PREFIX, Stats};
 
 #[async_trait]
 impl DeadLetterAdmin for EmbeddedBackend {
     async fn list(&self, error_queue: &str, limit: usize) -> Result<Vec<DeadLetter>, BackendError> {
         let q = error_queue.to_owned();
-        self.run(move |s| {
-            let conn = s.conn.lock().map_err(|_| BackendError::Other("lock poisoned".into()))?;
+        self.read(move |conn| {
             let mut stmt = conn
                 .prepare("SELECT id, payload, attributes FROM messages WHERE queue = ?1 ORDER BY seq LIMIT ?2")
                 .map_err(sql_err)?;
@@ -46,40 +43,9 @@ impl DeadLetterAdmin for EmbeddedBackend {
     ) -> Result<usize, BackendError> {
         let (eq, dq) = (error_queue.to_owned(), default_queue.to_owned());
         let moved = self
-            .run(move |s| {
-                let now = now_ms();
-                s.with_tx(|tx| {
-                    let rows = {
-                        let mut stmt = tx
-                            .prepare(
-                                "SELECT seq, attributes FROM messages
-                                 WHERE queue = ?1 AND (receipt IS NULL OR visible_at <= ?2)
-                                 ORDER BY seq LIMIT ?3",
-                            )
-                            .map_err(sql_err)?;
-                        stmt.query_map(params![eq, now, limit as i64], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
-                            .map_err(sql_err)?
-                            .collect::<Result<Vec<_>, _>>()
-                            .map_err(sql_err)?
-                    };
-                    for (seq, attrs) in &rows {
-                        let all: std::collections::BTreeMap<String, String> =
-                            serde_json::from_str(attrs).unwrap_or_default();
-                        let target = all
-                            .get(&format!("{STORY_PREFIX}source_queue"))
-                            .cloned()
-                            .unwrap_or_else(|| dq.clone());
-                        tx.execute(
-                            "UPDATE messages SET queue = ?1, attributes = ?2, receipt = NULL, visible_at = ?3,
-                                    attempts = 0, first_failure_at = NULL, last_failure_at = NULL, last_error = NULL
-                             WHERE seq = ?4",
-                            params![target, encode_attributes(&strip_story(&all)), now, seq],
-                        )
-                        .map_err(sql_err)?;
-                    }
-                    Ok(rows.len())
-                })
-            })
+            .store
+            .writer
+            .call_many(move |conn| ops::redrive(conn, &eq, &dq, limit, now_ms()))
             .await?;
         Ok(moved)
     }
@@ -89,11 +55,7 @@ impl DeadLetterAdmin for EmbeddedBackend {
 impl QueueStats for EmbeddedBackend {
     async fn stats(&self, queue: &str, error_queue: &str) -> Result<Stats, BackendError> {
         let (q, eq) = (queue.to_owned(), error_queue.to_owned());
-        self.run(move |s| {
-            let conn = s
-                .conn
-                .lock()
-                .map_err(|_| BackendError::Other("lock poisoned".into()))?;
+        self.read(move |conn| {
             let now = now_ms();
             let (ready, in_flight, delayed): (i64, i64, i64) = conn
                 .query_row(

@@ -1,12 +1,17 @@
-//! [`EmbeddedBackend`]: the [`Backend`] trait over the SQLite [`Store`], with waiting
-//! receives (woken at once by publishes from this process, otherwise polled).
+//! [`EmbeddedBackend`]: the [`Backend`] trait over the SQLite [`Store`]: every change goes
+//! through the store's writer thread (one transaction per batch, answered after the
+//! durable commit), and a receive that finds nothing waits — woken at once by publishes
+//! from this process, otherwise polled.
 
 use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use tokio::{sync::Notify, time::Instant};
 
-use super::{EmbeddedConfig, store::Store};
+use super::{
+    EmbeddedConfig, ops,
+    store::{OpenMode, Store},
+};
 use crate::backend::{
     Backend, BackendError, DeadLetterAdmin, DeadLetterStory, Failure, NewMessage, QueueStats,
     Receipt, Received,
@@ -29,9 +34,19 @@ impl std::fmt::Debug for EmbeddedBackend {
 impl EmbeddedBackend {
     /// Opens (creating if needed) the queue file named in `config`.
     pub async fn open(config: &EmbeddedConfig) -> Result<Self, BackendError> {
+        Self::open_as(config, OpenMode::Create).await
+    }
+
+    /// Opens the queue file named in `config`, refusing one that does not exist (for the
+    /// commands that must not create state).
+    pub async fn open_existing(config: &EmbeddedConfig) -> Result<Self, BackendError> {
+        Self::open_as(config, OpenMode::Existing).await
+    }
+
+    async fn open_as(config: &EmbeddedConfig, mode: OpenMode) -> Result<Self, BackendError> {
         let path = config.path.clone();
         let window = config.dedup_window.get();
-        let store = tokio::task::spawn_blocking(move || Store::open(&path, window))
+        let store = tokio::task::spawn_blocking(move || Store::open(&path, window, mode))
             .await
             .map_err(|e| BackendError::Other(e.to_string()))??;
         Ok(Self {
@@ -41,13 +56,13 @@ impl EmbeddedBackend {
         })
     }
 
-    /// Runs `f` on the store on the blocking pool.
-    pub(super) async fn run<T: Send + 'static>(
+    /// Runs `f` on the read-only connection, on the blocking pool.
+    pub(super) async fn read<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Store) -> Result<T, BackendError> + Send + 'static,
+        f: impl FnOnce(&rusqlite::Connection) -> Result<T, BackendError> + Send + 'static,
     ) -> Result<T, BackendError> {
         let store = self.store.clone();
-        tokio::task::spawn_blocking(move || f(&store))
+        tokio::task::spawn_blocking(move || store.read(f))
             .await
             .map_err(|e| BackendError::Other(format!("embedded queue task failed: {e}")))?
     }
@@ -55,14 +70,10 @@ impl EmbeddedBackend {
     /// Runs raw SQL against the file. For tests that need to plant malformed rows, as a
     /// foreign producer might.
     pub async fn execute_sql(&self, sql: String) -> Result<usize, BackendError> {
-        self.run(move |s| {
-            let conn = s
-                .conn
-                .lock()
-                .map_err(|_| BackendError::Other("lock poisoned".into()))?;
-            conn.execute(&sql, []).map_err(super::store::sql_err)
-        })
-        .await
+        self.store
+            .writer
+            .call(move |conn| conn.execute(&sql, []).map_err(ops::sql_err))
+            .await
     }
 }
 
@@ -84,7 +95,11 @@ impl Backend for EmbeddedBackend {
             // Register for wake-ups before looking, so a publish in between is not missed.
             let woken = self.published.notified();
             let q = queue.to_owned();
-            let batch = self.run(move |s| s.receive(&q, max, lease)).await?;
+            let batch = self
+                .store
+                .writer
+                .call_many(move |conn| ops::receive(conn, &q, max, lease, ops::now_ms()))
+                .await?;
             let now = Instant::now();
             if !batch.is_empty() || now >= deadline {
                 return Ok(batch);
@@ -104,12 +119,15 @@ impl Backend for EmbeddedBackend {
         lease: Duration,
     ) -> Result<(), BackendError> {
         let r = receipt.clone();
-        self.run(move |s| s.extend(&r, lease)).await
+        self.store
+            .writer
+            .call(move |conn| ops::extend(conn, &r, lease, ops::now_ms()))
+            .await
     }
 
     async fn ack(&self, _queue: &str, receipt: &Receipt) -> Result<(), BackendError> {
         let r = receipt.clone();
-        self.run(move |s| s.ack(&r)).await
+        self.store.writer.call(move |conn| ops::ack(conn, &r)).await
     }
 
     async fn release(
@@ -121,7 +139,10 @@ impl Backend for EmbeddedBackend {
     ) -> Result<(), BackendError> {
         let r = receipt.clone();
         let f = failure.cloned();
-        self.run(move |s| s.release(&r, delay, f.as_ref())).await?;
+        self.store
+            .writer
+            .call(move |conn| ops::release(conn, &r, delay, f.as_ref(), ops::now_ms()))
+            .await?;
         if delay.is_zero() {
             self.published.notify_waiters();
         }
@@ -135,13 +156,21 @@ impl Backend for EmbeddedBackend {
         story: &DeadLetterStory,
     ) -> Result<(), BackendError> {
         let (m, q, st) = (message.clone(), error_queue.to_owned(), story.clone());
-        self.run(move |s| s.dead_letter(&m, &q, &st)).await?;
+        self.store
+            .writer
+            .call_many(move |conn| ops::dead_letter(conn, &m, &q, &st, ops::now_ms()))
+            .await?;
         self.published.notify_waiters();
         Ok(())
     }
 
     async fn publish(&self, messages: Vec<NewMessage>) -> Result<Vec<String>, BackendError> {
-        let ids = self.run(move |s| s.publish(&messages)).await?;
+        let window = self.store.dedup_window_ms;
+        let ids = self
+            .store
+            .writer
+            .call_many(move |conn| ops::publish(conn, &messages, ops::now_ms(), window))
+            .await?;
         self.published.notify_waiters();
         Ok(ids)
     }

@@ -8,7 +8,7 @@
 /// Statements run when the file is opened (idempotent).
 pub(super) const SCHEMA: &str = r#"
 PRAGMA journal_mode = WAL;
-PRAGMA synchronous = NORMAL;
+PRAGMA synchronous = FULL;
 CREATE TABLE IF NOT EXISTS messages (
     seq              INTEGER PRIMARY KEY AUTOINCREMENT,
     queue            TEXT    NOT NULL,

@@ -4,8 +4,9 @@
 //!
 //! - [`config`]: `[logs]` and `[logs.elasticsearch]` (compiled without the feature too, so
 //!   such a config is refused with a clear reason by a build without it).
-//! - [`sink`]: the [`LogSink`](super::LogSink) — stamps `event.id` (the document id, so a
-//!   replay never stores an event twice) and `event.sequence`.
+//! - [`sink`]: the [`LogSink`](super::LogSink), in front of the shipper's bounded queue;
+//!   `stamp` gives `event.id` (the document id, so a replay never stores an event twice)
+//!   and `event.sequence`.
 //! - [`shipper`]: the task that batches by count, bytes and time, retries 429 / 5xx /
 //!   connection failures with backoff and keeps going past per-document rejections;
 //!   `reporting` tells stderr, the metrics and the log about it.
@@ -39,6 +40,8 @@ mod shipper;
 pub mod sink;
 #[cfg(feature = "elasticsearch")]
 pub mod spool;
+#[cfg(feature = "elasticsearch")]
+mod stamp;
 #[cfg(feature = "elasticsearch")]
 pub mod template;
 #[cfg(all(test, feature = "elasticsearch"))]

@@ -41,6 +41,11 @@ impl Shipper {
         event.count(&self.metrics);
         let mut record = Record::new(&self.origin);
         event.fill(&mut record);
+        self.append_record(record);
+    }
+
+    /// Writes `record` into the spool (and stdout, if copied there).
+    pub(super) fn append_record(&mut self, record: Record) {
         let mut line = Vec::new();
         self.stamper.stamp(record.into_value(), |l| line = l);
         self.append(&line);

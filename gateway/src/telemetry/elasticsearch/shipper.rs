@@ -21,11 +21,20 @@ use tokio::sync::{mpsc, oneshot};
 use super::{
     bulk::{self, Item, Outcome, RejectFile},
     config::ElasticsearchConfig,
-    sink::{Command, Stamper},
     spool::{Entry, Pos, Spool},
+    stamp::Stamper,
     template::{self, Installed},
 };
-use crate::telemetry::{Metrics, Origin};
+use crate::telemetry::{Metrics, Origin, sink::Drops};
+
+/// What the sink hands to the shipper task.
+#[derive(Debug)]
+pub(super) enum Command {
+    /// One encoded spool line.
+    Line(Vec<u8>),
+    /// Answer once everything before is shipped (or the shutdown timeout passed).
+    Flush(oneshot::Sender<()>),
+}
 
 type Task = Pin<Box<dyn Future<Output = Done> + Send>>;
 
@@ -132,7 +141,7 @@ impl Shipper {
     }
 
     /// Runs until the sink is dropped.
-    pub(super) async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>) {
+    pub(super) async fn run(mut self, mut rx: mpsc::Receiver<Command>, drops: Arc<Drops>) {
         let dropped = self.spool.enforce_budget();
         self.note_appended(dropped);
         loop {
@@ -144,6 +153,9 @@ impl Shipper {
                         self.on_command(cmd);
                         while let Ok(cmd) = rx.try_recv() {
                             self.on_command(cmd);
+                        }
+                        if let Some(report) = drops.report() {
+                            self.append_record(report);
                         }
                         // In the OS's hands: a crash of ferry loses none of it.
                         let flushed = self.spool.flush();

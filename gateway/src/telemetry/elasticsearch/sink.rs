@@ -6,66 +6,36 @@
 //! which appends it to the disk spool and ships the spool with the bulk API. `flush`
 //! returns once everything written before it is in Elasticsearch, or after
 //! `shutdown_timeout` with the rest left in the spool for the next start.
+//!
+//! At most [`QUEUE`] lines wait for the shipper (a disk slower than the events, the
+//! shipper busy): beyond that a line is dropped, counted at once in
+//! `ferry_log_queue_dropped_total{sink="elasticsearch"}` and reported by the shipper in a
+//! `logs.dropped` event, never queued without bound.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{bulk, config::ElasticsearchConfig, shipper::Shipper, spool::Entry, spool::Spool};
-use crate::telemetry::{LogSink, Metrics, Origin, sink::StdoutSink};
-
-/// What the sink hands to the shipper task.
-#[derive(Debug)]
-pub(super) enum Command {
-    /// One encoded spool line.
-    Line(Vec<u8>),
-    /// Answer once everything before is shipped (or the shutdown timeout passed).
-    Flush(oneshot::Sender<()>),
-}
-
-/// Gives records their id and sequence number, in one order for the spool and stdout.
-#[derive(Debug)]
-pub(super) struct Stamper {
-    process: String,
-    next: Mutex<u64>,
-    stdout: Option<StdoutSink>,
-}
-
-impl Stamper {
-    fn new(stdout: Option<StdoutSink>) -> Self {
-        Self {
-            process: format!("{:016x}", rand::random::<u64>()),
-            next: Mutex::new(0),
-            stdout,
-        }
-    }
-
-    /// Stamps `record` and passes its spool line to `deliver`, under one lock so that lines
-    /// arrive in sequence order.
-    pub(super) fn stamp(&self, mut record: Value, deliver: impl FnOnce(Vec<u8>)) {
-        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
-        let seq = *next;
-        *next += 1;
-        let id = format!("{}-{seq}", self.process);
-        if let Value::Object(map) = &mut record {
-            map.insert("event.id".into(), id.as_str().into());
-            map.insert("event.sequence".into(), seq.into());
-        }
-        let doc = serde_json::to_vec(&record).unwrap_or_default();
-        if let Some(out) = &self.stdout {
-            out.write(record);
-        }
-        deliver(Entry::encode(&id, &doc));
-    }
-}
+use super::{
+    bulk,
+    config::ElasticsearchConfig,
+    shipper::{Command, Shipper},
+    spool::Spool,
+    stamp::Stamper,
+};
+use crate::telemetry::{
+    LogSink, Metrics, Origin,
+    sink::{Drops, QUEUE, StdoutSink},
+};
 
 /// Ships log records to Elasticsearch through a disk spool (see the module docs).
 #[derive(Debug)]
 pub struct ElasticsearchSink {
     stamper: Arc<Stamper>,
-    tx: mpsc::UnboundedSender<Command>,
+    tx: mpsc::Sender<Command>,
+    drops: Arc<Drops>,
 }
 
 impl ElasticsearchSink {
@@ -81,11 +51,13 @@ impl ElasticsearchSink {
         let spool = Spool::open(&cfg.spool_dir, cfg.spool_max_bytes)
             .map_err(|e| format!("logs.elasticsearch.spool_dir: {e}"))?;
         let client = bulk::connect(cfg).map_err(|e| format!("logs.elasticsearch.{e}"))?;
-        let stamper = Arc::new(Stamper::new(stdout.then(StdoutSink::new)));
-        let (tx, rx) = mpsc::unbounded_channel();
+        let stdout = stdout.then(|| StdoutSink::new(origin.clone(), metrics.clone()));
+        let stamper = Arc::new(Stamper::new(stdout));
+        let drops = Arc::new(Drops::new("elasticsearch", origin.clone(), metrics.clone()));
+        let (tx, rx) = mpsc::channel(QUEUE);
         let shipper = Shipper::new(cfg.clone(), client, spool, stamper.clone(), origin, metrics);
-        tokio::spawn(shipper.run(rx));
-        Ok(Self { stamper, tx })
+        tokio::spawn(shipper.run(rx, drops.clone()));
+        Ok(Self { stamper, tx, drops })
     }
 }
 
@@ -93,7 +65,9 @@ impl ElasticsearchSink {
 impl LogSink for ElasticsearchSink {
     fn write(&self, record: Value) {
         self.stamper.stamp(record, |line| {
-            let _ = self.tx.send(Command::Line(line));
+            if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(Command::Line(line)) {
+                self.drops.dropped();
+            }
         });
     }
 
@@ -102,7 +76,8 @@ impl LogSink for ElasticsearchSink {
             out.flush().await;
         }
         let (tx, rx) = oneshot::channel();
-        if self.tx.send(Command::Flush(tx)).is_ok() {
+        // The flush waits for room in the queue; it is never dropped.
+        if self.tx.send(Command::Flush(tx)).await.is_ok() {
             let _ = rx.await;
         }
     }
