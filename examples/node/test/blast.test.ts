@@ -2,13 +2,15 @@
 // queue file, one supervising the Node list sender (`ferry run -- node
 // build/src/blast-list-sender.js`), the other the Rust customer sender
 // ($FERRY_BLAST_CUSTOMER_SENDER_BIN). The web app's side is publish-blast.js (GatewayClient
-// through the list sidecar's gateway). One blast mails each customer once; the same blast
-// delivered again publishes nothing twice (the fan-out's dedup ids); a lapsed account's
-// blast is dead-lettered with its story.
+// through the list sidecar's gateway). One blast mails each customer once; a list message
+// delivered again — a second copy from the web app, or the same message redelivered after
+// its first sidecar stalled past the lease — publishes nothing twice (the fan-out's dedup
+// ids); a lapsed account's blast is dead-lettered with its story.
 
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { execFile, execFileSync } from "node:child_process";
+import { constants } from "node:fs";
+import { open, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
@@ -104,7 +106,7 @@ describe("blast: Node list sender and Rust customer sender under ferry", skip, (
     assert.ok(acts.every((a) => a.action === "blast.mail_sent" && a.blast_id === "storm-2024-09"));
   });
 
-  it("publishes nothing twice when the same list message is delivered again", async () => {
+  it("publishes nothing twice when the web app sends the same blast again", async () => {
     const before = customers.where("message.done").length;
     const [again] = await gateway.publish([{ destination: LIST_QUEUE, payload: await readBlast(), realm: "acct-harbor" }]);
     assert.ok(again !== undefined && again !== firstBlast);
@@ -143,4 +145,90 @@ describe("blast: Node list sender and Rust customer sender under ferry", skip, (
   });
 
   const readBlast = (file = "blast.json"): Promise<string> => readFile(data(file), "utf8");
+});
+
+describe("blast: a list message redelivered after its sidecar stalled", skip, () => {
+  const dir = tempDir();
+  const outbox = join(dir.path, "outbox.jsonl");
+  const fifo = join(dir.path, "directory.fifo");
+  const directoryText = readFile(data("directory.json"), "utf8");
+
+  after(async () => {
+    // If the test failed while the first worker waits on the pipe, let it read and finish.
+    await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).then(
+      async (pipe) => {
+        await pipe.writeFile(await directoryText);
+        await pipe.close();
+      },
+      () => undefined,
+    );
+    await stopAll();
+    dir.cleanup();
+  });
+
+  it("handles it twice and publishes its fan-out once", async () => {
+    // The first sidecar's list sender reads its directory from a named pipe, so it stays
+    // inside the handler until the test writes the directory there.
+    execFileSync("mkfifo", [fifo]);
+    const db = join(dir.path, "ferry.db");
+    const env = { BLAST_OUTBOX: outbox, BLAST_ACTIVITIES: join(dir.path, "activities.jsonl") };
+    const directory = data("directory.json");
+    const lists = (name: string, dataFile: string, gateway?: string): Promise<FerryProc> =>
+      FerryProc.start({
+        dir: dir.path,
+        db,
+        subscription: LIST_QUEUE,
+        configName: name,
+        worker: [process.execPath, program("blast-list-sender")],
+        env: { ...env, BLAST_DATA: dataFile },
+        subscriptionToml: 'lease = "1s"',
+        ...(gateway !== undefined && { gateway }),
+      });
+    const customers = await FerryProc.start({
+      dir: dir.path,
+      db,
+      subscription: CUSTOMER_QUEUE,
+      worker: [customerSender ?? ""],
+      env: { ...env, BLAST_DATA: directory },
+    });
+    const gatewayAddr = await freeAddr();
+    const first = await lists("first", fifo, gatewayAddr);
+    const gateway = new GatewayClient(gatewayAddr);
+    let id: string | undefined;
+    try {
+      [id] = await gateway.publish([{ destination: LIST_QUEUE, payload: await readFile(data("blast.json")), realm: "acct-harbor" }]);
+    } finally {
+      gateway.close();
+    }
+    assert.ok(id !== undefined);
+    await waitUntil("the first sidecar delivered the list message", () => first.where("message.received", "ferry.message_id", id).length === 1);
+
+    // The first sidecar stalls (its worker still waits on the pipe): the lease runs out and
+    // a second sidecar gets the same message again, attempt 2, and fans it out.
+    first.pause();
+    const second = await lists("second", directory);
+    await waitUntil("the second sidecar handled the redelivery", () => second.where("message.done", "ferry.message_id", id).length === 1);
+    assert.equal(second.where("message.received", "ferry.message_id", id)[0]?.["ferry.attempt"], 2);
+    const fanOut = (f: FerryProc): unknown[] => f.where("message.published", "ferry.message_id", id).map((e) => e["ferry.published_id"]);
+    assert.equal(fanOut(second).length, 10);
+
+    // The first sidecar wakes up; its worker reads the directory and answers done with the
+    // same fan-out, which ferry publishes before its ack (which fails: the lease is gone).
+    first.resume();
+    await writeFile(fifo, await directoryText);
+    await waitUntil("the first sidecar published its fan-out too", () => fanOut(first).length === 10);
+    assert.deepEqual(fanOut(first), fanOut(second), "every copy was dropped as a duplicate: the original ids came back");
+    await waitUntil("the first sidecar's ack failed", () =>
+      first.where("message.settle_failed", "ferry.message_id", id).some((e) => e["ferry.operation"] === "ack"),
+    );
+    assert.equal(first.where("message.done", "ferry.message_id", id).length, 0);
+
+    await waitUntil("the customer sender settled the 10 tasks", () => customers.where("message.done").length === 10);
+    const stats = JSON.parse(await customers.cli("queue", "stats", "--json")) as Record<string, unknown>;
+    assert.deepEqual([stats["ready"], stats["in_flight"], stats["delayed"]], [0, 0, 0], "no customer task is left");
+    assert.equal(customers.where("message.done").length, 10, "each customer task existed once");
+    const mails = await readLedger<OutboxRecord>(outbox);
+    assert.equal(mails.length, 7);
+    assert.equal(new Set(mails.map((m) => m.key)).size, 7, "no customer mailed twice");
+  });
 });

@@ -6,9 +6,8 @@
 
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
-import { mkdtempSync, rmSync } from "node:fs";
 import { once } from "node:events";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -34,7 +33,7 @@ export const needsFerry = FERRY_BIN
   ? {}
   : { skip: "FERRY_BIN is not set: build ferry (cargo build -p ferry) and set FERRY_BIN=target/debug/ferry" };
 
-/** A binary named by environment variable `name`, or a skip reason when it is unset. */
+/** The binary named by environment variable `name` (checked to exist), or undefined when it is unset. */
 export function binFromEnv(name: string): string | undefined {
   const bin = process.env[name] || undefined;
   if (bin !== undefined) assert.ok(existsSync(bin), `${name}=${bin} does not exist`);
@@ -84,6 +83,8 @@ export interface FerryOptions {
   dir: string;
   /** The subscription, consuming the queue of the same name. */
   subscription: string;
+  /** The config file's name in `dir` (default: the subscription's), for two sidecars of one subscription. */
+  configName?: string;
   /** The worker command, started by `ferry run -- ...`. */
   worker: readonly string[];
   /** Extra environment for ferry and so for the worker. */
@@ -131,7 +132,7 @@ export class FerryProc {
    */
   static async start(options: FerryOptions): Promise<FerryProc> {
     assert.ok(FERRY_BIN, "FERRY_BIN is not set");
-    const config = join(options.dir, `${options.subscription}.toml`);
+    const config = join(options.dir, `${options.configName ?? options.subscription}.toml`);
     const db = options.db ?? join(options.dir, "ferry.db");
     writeFileSync(
       config,
@@ -188,11 +189,22 @@ ${options.subscriptionToml ?? ""}
     return stdout;
   }
 
+  /** Freezes the ferry process (SIGSTOP): it extends no lease and settles nothing until `resume()`. */
+  pause(): void {
+    this.#child.kill("SIGSTOP");
+  }
+
+  /** Lets a paused ferry run on (SIGCONT). */
+  resume(): void {
+    this.#child.kill("SIGCONT");
+  }
+
   /** Sends SIGTERM and waits for ferry to drain and exit (it stops the worker); SIGKILL after EVENTUALLY_MS. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       running.delete(this);
       if (this.exited) return;
+      this.resume();
       this.#child.kill("SIGTERM");
       const timer = setTimeout(() => this.#child.kill("SIGKILL"), EVENTUALLY_MS);
       const [code, signal] = await this.#exited;
