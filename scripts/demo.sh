@@ -11,8 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 run=.ferry/demo
-echo "== building ferry and the blast workers (first build takes a few minutes)"
-cargo build -q -p ferry -p ferry-blast
+echo "== building ferry and the blast workers (the first build takes a few minutes; cargo shows its progress)"
+cargo build -p ferry -p ferry-blast
 rm -rf "$run" && mkdir -p "$run"
 export BLAST_DATA=examples/rust/blast/data/directory.json
 export BLAST_OUTBOX=$run/outbox.jsonl

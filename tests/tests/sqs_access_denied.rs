@@ -28,3 +28,25 @@ async fn access_denied_stops_start_up_with_a_clear_error() {
         proxy.calls()
     );
 }
+
+/// An SQS endpoint nobody listens on: the commands say what failed in words (the cause
+/// chain, each cause once), never the SDK's debug structures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_endpoint_is_told_in_words() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let f = Sqs::with_config(|c| c.endpoint = Some(format!("http://{closed}"))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = f.config_file(&dir, Sub::new("s").set("queue", "\"sqs-unreachable\""));
+    for cmd in [&["queue", "stats"][..], &["dlq", "list"][..], &["run"][..]] {
+        let out = ferry_tests::ferry::run_cli(&path, cmd).await;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{cmd:?}: {err}");
+        assert!(err.contains("Connection refused"), "{cmd:?}: {err}");
+        for debug in ["DispatchFailure(", "{ source", "ConnectorError", "Os {"] {
+            assert!(!err.contains(debug), "{cmd:?} printed `{debug}`: {err}");
+        }
+    }
+}

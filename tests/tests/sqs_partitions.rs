@@ -138,3 +138,71 @@ async fn a_busy_realm_does_not_starve_others() {
         "a realm at its limit is not even received from"
     );
 }
+
+/// `ferry queue stats` has a row per realm queue and one for the shared error queue;
+/// `ferry dlq redrive` sends each dead letter back to its own realm queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_and_redrive_cover_every_realm_queue() {
+    let f = Sqs::new().await;
+    for q in ["sqs-pcli-errors", "sqs-pcli-alpha", "sqs-pcli-beta"] {
+        f.create_queue(q, &[]).await;
+    }
+    let worker = TestWorker::start().await;
+    let ferry = partitioned(&f, &worker, "sqs-pcli-", &[]).await;
+    let a = publish(
+        &f,
+        "sqs-pcli-alpha",
+        "poison a",
+        &[("t.outcome", "dead_letter")],
+    )
+    .await;
+    let b = publish(
+        &f,
+        "sqs-pcli-beta",
+        "poison b",
+        &[("t.outcome", "dead_letter")],
+    )
+    .await;
+    assert_eventually!(
+        ferry.count_for("message.dead_lettered", &a) == 1
+            && ferry.count_for("message.dead_lettered", &b) == 1,
+        "both dead-lettered"
+    );
+    let out = ferry.cli(&["queue", "stats", "--json"]).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let queues: Vec<&str> = rows.iter().map(|r| r["queue"].as_str().unwrap()).collect();
+    assert_eq!(
+        queues,
+        ["sqs-pcli-alpha", "sqs-pcli-beta", "sqs-pcli-errors"],
+        "{rows:?}"
+    );
+    assert_eq!(rows[2]["dead"], 2, "{rows:?}");
+    assert!(
+        rows[0]["dead"].is_null(),
+        "the realm rows leave dead to the error row"
+    );
+    // Redrive: each letter returns to its realm queue and is handled there (the worker
+    // answers dead_letter again, so each is dead-lettered a second time).
+    let out = ferry.cli(&["dlq", "redrive"]).await;
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("redrove 2 message(s)"), "{said}");
+    assert_eventually!(
+        worker.calls_for("poison a").len() == 2 && worker.calls_for("poison b").len() == 2,
+        "each letter came back through its own realm queue"
+    );
+    let realms: Vec<String> = ["poison a", "poison b"]
+        .iter()
+        .map(|p| worker.calls_for(p)[1].realm.clone())
+        .collect();
+    assert_eq!(realms, ["alpha", "beta"]);
+}

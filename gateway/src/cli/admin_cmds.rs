@@ -1,5 +1,8 @@
 //! `ferry dlq list|redrive` and `ferry queue stats`: operate on the queues of the
-//! configured subscriptions through the backend's capabilities.
+//! configured subscriptions through the backend's capabilities. A partitioned
+//! subscription (`queue_prefix`) covers every realm queue found now: one stats row per
+//! realm queue, and one for the error queue they share. These commands never create a
+//! queue (the embedded queue's file must exist).
 
 use serde_json::json;
 
@@ -10,13 +13,24 @@ use super::{
 use crate::{
     backend::{self, Backend, STORY_PREFIX},
     config::FerryConfig,
+    dispatch::realm_queues,
 };
 
-/// (subscription, queue, error queue) for the selected subscriptions.
-fn targets(
+/// One selected subscription: its name, the queues it consumes (one, or a partitioned
+/// subscription's realm queues) and its error queue.
+struct Target {
+    name: String,
+    queues: Vec<String>,
+    error_queue: String,
+    partitioned: bool,
+}
+
+/// The selected subscriptions (`only`, or all), with their queues as they are now.
+async fn targets(
     cfg: &FerryConfig,
+    backend: &dyn Backend,
     only: Option<&str>,
-) -> Result<Vec<(String, String, String)>, CliError> {
+) -> Result<Vec<Target>, CliError> {
     if let Some(name) = only
         && !cfg.subscriptions.contains_key(name)
     {
@@ -26,12 +40,30 @@ fn targets(
             known.join(", ")
         )));
     }
-    Ok(cfg
+    let mut out = Vec::new();
+    for (name, sub) in cfg
         .subscriptions
         .iter()
         .filter(|(n, _)| only.is_none_or(|o| o == n.as_str()))
-        .map(|(n, s)| (n.clone(), s.queue_name(n), s.error_queue_name(n)))
-        .collect())
+    {
+        let error_queue = sub.error_queue_name(name);
+        let (queues, partitioned) = match &sub.queue_prefix {
+            Some(prefix) => (
+                realm_queues(backend, prefix, &error_queue)
+                    .await
+                    .map_err(|e| CliError::failure(e.to_string()))?,
+                true,
+            ),
+            None => (vec![sub.queue_name(name)], false),
+        };
+        out.push(Target {
+            name: name.clone(),
+            queues,
+            error_queue,
+            partitioned,
+        });
+    }
+    Ok(out)
 }
 
 async fn open(cfg: &FerryConfig) -> Result<std::sync::Arc<dyn Backend>, CliError> {
@@ -55,7 +87,10 @@ pub(super) async fn dlq(cfg: &FerryConfig, cmd: DlqCommand) -> Result<(), CliErr
             limit,
             json,
         } => {
-            for (name, _, error_queue) in targets(cfg, subscription.as_deref())? {
+            for Target {
+                name, error_queue, ..
+            } in targets(cfg, backend.as_ref(), subscription.as_deref()).await?
+            {
                 let letters = admin
                     .list(&error_queue, limit)
                     .await
@@ -96,17 +131,23 @@ pub(super) async fn dlq(cfg: &FerryConfig, cmd: DlqCommand) -> Result<(), CliErr
             subscription,
             limit,
         } => {
-            for (name, queue, error_queue) in targets(cfg, subscription.as_deref())? {
+            for t in targets(cfg, backend.as_ref(), subscription.as_deref()).await? {
+                let (name, error_queue) = (&t.name, &t.error_queue);
+                // A letter without a story goes to the (first) queue consumed.
+                let Some(queue) = t.queues.first().cloned() else {
+                    println!("{name}: no realm queue found; nothing redriven");
+                    continue;
+                };
                 // Only the letters there now: a running ferry may dead-letter a redriven
                 // message again while this runs, and must not keep the loop going.
-                let present = present_dead_letters(backend.as_ref(), admin, &queue, &error_queue)
+                let present = present_dead_letters(backend.as_ref(), admin, error_queue)
                     .await
                     .map_err(|e| CliError::failure(e.to_string()))?;
                 let mut left = limit.map_or(present, |l| l.min(present));
                 let mut moved = 0usize;
                 while left > 0 {
                     let n = admin
-                        .redrive(&error_queue, &queue, left.min(100))
+                        .redrive(error_queue, &queue, left.min(100))
                         .await
                         .map_err(|e| CliError::failure(e.to_string()))?;
                     if n == 0 {
@@ -116,7 +157,12 @@ pub(super) async fn dlq(cfg: &FerryConfig, cmd: DlqCommand) -> Result<(), CliErr
                     left -= n;
                     eprintln!("{name}: redrove {moved} from {error_queue} ...");
                 }
-                println!("{name}: redrove {moved} message(s) from {error_queue} to {queue}");
+                let to = if t.partitioned {
+                    "their realm queues"
+                } else {
+                    queue.as_str()
+                };
+                println!("{name}: redrove {moved} message(s) from {error_queue} to {to}");
             }
         }
     }
@@ -128,12 +174,12 @@ pub(super) async fn dlq(cfg: &FerryConfig, cmd: DlqCommand) -> Result<(), CliErr
 async fn present_dead_letters(
     backend: &dyn Backend,
     admin: &dyn backend::DeadLetterAdmin,
-    queue: &str,
     error_queue: &str,
 ) -> Result<usize, backend::BackendError> {
     if let Some(stats) = backend.stats() {
-        let dead = stats.stats(queue, error_queue).await?.dead;
-        return Ok(usize::try_from(dead).unwrap_or(usize::MAX));
+        // The error queue's own counts: everything in it is a dead letter.
+        let s = stats.stats(error_queue, error_queue).await?;
+        return Ok(usize::try_from(s.ready + s.in_flight + s.delayed).unwrap_or(usize::MAX));
     }
     Ok(admin.list(error_queue, REDRIVE_LIST_MAX).await?.len())
 }
@@ -151,29 +197,68 @@ pub(super) async fn queue(cfg: &FerryConfig, cmd: QueueCommand) -> Result<(), Cl
             backend.kind()
         ))
     })?;
+    let targets = targets(cfg, backend.as_ref(), None).await?;
     if !json {
         println!(
             "{:<24} {:<32} {:>8} {:>9} {:>8} {:>8}",
             "SUBSCRIPTION", "QUEUE", "READY", "IN-FLIGHT", "DELAYED", "DEAD"
         );
     }
-    for (name, queue, error_queue) in targets(cfg, None)? {
-        let s = stats
-            .stats(&queue, &error_queue)
-            .await
-            .map_err(|e| CliError::failure(e.to_string()))?;
-        if json {
-            println!(
-                "{}",
-                json!({"subscription": name, "queue": queue, "error_queue": error_queue,
-                "ready": s.ready, "in_flight": s.in_flight, "delayed": s.delayed, "dead": s.dead})
+    for t in targets {
+        for queue in &t.queues {
+            let s = stats
+                .stats(queue, &t.error_queue)
+                .await
+                .map_err(|e| CliError::failure(e.to_string()))?;
+            // A partitioned subscription's realm queues share its error queue, counted in a
+            // row of its own.
+            let dead = (!t.partitioned).then_some(s.dead);
+            row(
+                json,
+                &t,
+                queue,
+                Some((s.ready, s.in_flight, s.delayed)),
+                dead,
             );
-        } else {
-            println!(
-                "{name:<24} {queue:<32} {:>8} {:>9} {:>8} {:>8}",
-                s.ready, s.in_flight, s.delayed, s.dead
+        }
+        if t.partitioned {
+            let s = stats
+                .stats(&t.error_queue, &t.error_queue)
+                .await
+                .map_err(|e| CliError::failure(e.to_string()))?;
+            row(
+                json,
+                &t,
+                &t.error_queue,
+                None,
+                Some(s.ready + s.in_flight + s.delayed),
             );
         }
     }
     Ok(())
+}
+
+/// Prints one `ferry queue stats` row; `None` counts are not this queue's to report.
+fn row(json: bool, t: &Target, queue: &str, counts: Option<(u64, u64, u64)>, dead: Option<u64>) {
+    let name = &t.name;
+    if json {
+        let (ready, in_flight, delayed) =
+            counts.map_or((None, None, None), |(r, i, d)| (Some(r), Some(i), Some(d)));
+        println!(
+            "{}",
+            json!({"subscription": name, "queue": queue, "error_queue": t.error_queue,
+            "ready": ready, "in_flight": in_flight, "delayed": delayed, "dead": dead})
+        );
+    } else {
+        let show = |n: Option<u64>| n.map_or_else(|| "-".to_owned(), |n| n.to_string());
+        let (ready, in_flight, delayed) =
+            counts.map_or((None, None, None), |(r, i, d)| (Some(r), Some(i), Some(d)));
+        println!(
+            "{name:<24} {queue:<32} {:>8} {:>9} {:>8} {:>8}",
+            show(ready),
+            show(in_flight),
+            show(delayed),
+            show(dead)
+        );
+    }
 }

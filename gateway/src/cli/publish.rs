@@ -1,7 +1,9 @@
 //! `ferry publish`: validates one message exactly as the gateway API does and publishes it
-//! straight to the backend (no running ferry needed).
+//! straight to the backend (no running ferry needed). It warns when no subscription of the
+//! config consumes the queue (a typo would otherwise pass unnoticed), and says so when it
+//! reads the payload from a terminal.
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 
 use ferry_proto::v1::{OutgoingMessage, outgoing_message::Schedule};
 
@@ -19,6 +21,11 @@ fn payload(args: &PublishArgs) -> Result<Vec<u8>, CliError> {
                 .map_err(|e| CliError::usage(format!("--file {}: {e}", p.display())))?;
         }
         _ => {
+            if std::io::stdin().is_terminal() {
+                eprintln!(
+                    "ferry: reading the payload from the terminal; end it with Ctrl-D (or pass --data or --file)"
+                );
+            }
             std::io::stdin()
                 .read_to_end(&mut buf)
                 .map_err(|e| CliError::failure(format!("reading stdin: {e}")))?;
@@ -29,6 +36,18 @@ fn payload(args: &PublishArgs) -> Result<Vec<u8>, CliError> {
 
 /// Runs `ferry publish`.
 pub(super) async fn run(cfg: &FerryConfig, args: PublishArgs) -> Result<(), CliError> {
+    let consumed = cfg.subscriptions.iter().any(|(name, s)| {
+        s.queue_name(name) == args.queue
+            || s.queue_prefix
+                .as_deref()
+                .is_some_and(|p| args.queue.starts_with(p))
+    });
+    if !consumed {
+        eprintln!(
+            "ferry: warning: no subscription in this config consumes queue `{}` (publishing anyway)",
+            args.queue
+        );
+    }
     let mut attributes = std::collections::HashMap::new();
     for a in &args.attributes {
         let (k, v) = a

@@ -24,8 +24,8 @@ pub type HandlerTimeout = Span<10, 43_200_000>;
 pub type RequeueDelay = Span<0, 43_200_000>;
 /// How long a receive waits on an empty queue: 10 ms to 5 min.
 pub type ReceiveWait = Span<10, 300_000>;
-/// How often queues are discovered again: 1 s to 1 day.
-pub type DiscoveryInterval = Span<1_000, 86_400_000>;
+/// How often queues are discovered again: 100 ms to 1 day.
+pub type DiscoveryInterval = Span<100, 86_400_000>;
 
 /// One subscription. Only the name (the table key) is required; `queue` defaults to it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -40,6 +40,15 @@ pub enum ConformanceError {
     /// The vectors or the arguments are unusable (exit 64).
     #[error("{0}")]
     Usage(String),
+    /// Nothing answers at the worker's address (exit 1): one error, not one failure per
+    /// vector.
+    #[error("cannot reach a worker at {address}: {reason}")]
+    Unreachable {
+        /// The `--worker` address.
+        address: String,
+        /// Why the connection failed.
+        reason: String,
+    },
     /// At least one vector failed (exit 1).
     #[error("{failed} of {total} conformance vector(s) failed")]
     Failed {
@@ -69,6 +78,13 @@ pub async fn run_command(args: ConformanceArgs) -> Result<(), ConformanceError> 
         )));
     }
     let runner = Runner::new(&args.worker).map_err(ConformanceError::Usage)?;
+    runner
+        .reachable()
+        .await
+        .map_err(|reason| ConformanceError::Unreachable {
+            address: args.worker.clone(),
+            reason,
+        })?;
     let (mut passed, mut failed) = (0, 0);
     for vector in vectors
         .iter()

@@ -61,6 +61,7 @@ impl Verdict {
 #[derive(Debug, Clone)]
 pub struct Runner {
     channel: Channel,
+    url: String,
 }
 
 impl Runner {
@@ -72,13 +73,34 @@ impl Runner {
         } else {
             format!("http://{worker}")
         };
-        let endpoint = Endpoint::from_shared(url)
+        let endpoint = Endpoint::from_shared(url.clone())
             .map_err(|e| format!("--worker `{worker}` is not an address: {e}"))?
             .connect_timeout(Duration::from_secs(2))
             .tcp_nodelay(true);
         Ok(Self {
             channel: endpoint.connect_lazy(),
+            url,
         })
+    }
+
+    /// Whether anything accepts a connection at the worker's address within the connect
+    /// timeout (what the worker then answers is for the vectors to judge).
+    pub async fn reachable(&self) -> Result<(), String> {
+        let host_port = self
+            .url
+            .split_once("://")
+            .map_or(self.url.as_str(), |(_, rest)| rest)
+            .trim_end_matches('/');
+        match tokio::time::timeout(
+            Duration::from_secs(2),
+            tokio::net::TcpStream::connect(host_port),
+        )
+        .await
+        {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("no answer within 2s".to_owned()),
+        }
     }
 
     /// Runs one vector.

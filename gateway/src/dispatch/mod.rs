@@ -11,4 +11,5 @@ mod settle;
 
 pub use admission::Admission;
 pub use context::SubscriptionContext;
+pub use partitions::realm_queues;
 pub use poller::run_subscription;

@@ -16,7 +16,7 @@ use tokio::time::Instant;
 
 use super::SubscriptionContext;
 use crate::{
-    backend::{BackendError, Received},
+    backend::{Backend, BackendError, Received},
     message::Inspected,
 };
 
@@ -90,6 +90,27 @@ impl Source {
     }
 }
 
+/// The realm queues of a partitioned subscription: every queue named `<prefix><realm>`,
+/// sorted, except its error queue.
+pub async fn realm_queues(
+    backend: &dyn Backend,
+    prefix: &str,
+    error_queue: &str,
+) -> Result<Vec<String>, BackendError> {
+    let discovery = backend.discovery().ok_or_else(|| {
+        BackendError::Other(format!(
+            "the {} backend cannot list queues for queue_prefix",
+            backend.kind()
+        ))
+    })?;
+    let found = discovery.queues_with_prefix(prefix).await?;
+    let error_queue = last_segment(error_queue);
+    Ok(found
+        .into_iter()
+        .filter(|q| q.as_str() != error_queue && q.len() > prefix.len())
+        .collect())
+}
+
 impl Partitions {
     async fn refresh(&mut self, sub: &SubscriptionContext) -> Result<(), BackendError> {
         let due = self
@@ -98,18 +119,7 @@ impl Partitions {
         if !due {
             return Ok(());
         }
-        let discovery = sub.backend.discovery().ok_or_else(|| {
-            BackendError::Other(format!(
-                "the {} backend cannot list queues for queue_prefix",
-                sub.backend.kind()
-            ))
-        })?;
-        let found = discovery.queues_with_prefix(&self.prefix).await?;
-        let error_queue = last_segment(&sub.error_queue);
-        self.queues = found
-            .into_iter()
-            .filter(|q| q.as_str() != error_queue && q.len() > self.prefix.len())
-            .collect();
+        self.queues = realm_queues(sub.backend.as_ref(), &self.prefix, &sub.error_queue).await?;
         self.refreshed = Some(Instant::now());
         Ok(())
     }

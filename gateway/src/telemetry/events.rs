@@ -14,6 +14,7 @@
 //! | `worker.log` | a log line from the worker |
 //! | `worker.health` | the worker's health changed |
 //! | `worker.started` / `worker.exited` | the child worker process started / exited |
+//! | `worker.output` | a line the child worker wrote to its stdout or stderr |
 //! | `receive.failed` | a receive from the backend failed |
 
 use std::{collections::BTreeMap, time::Duration};
@@ -64,6 +65,8 @@ impl Event for Started<'_> {
 pub struct Stopped {
     /// Deliveries handed back because the grace period ran out.
     pub handed_back: u64,
+    /// What stopped ferry, when it was not the signal (a server or the child worker).
+    pub error: Option<String>,
 }
 
 impl Event for Stopped {
@@ -72,6 +75,9 @@ impl Event for Stopped {
             "ferry stopped; {} in-flight messages handed back",
             self.handed_back
         ));
+        if let Some(e) = &self.error {
+            r.level("error").error(e.as_str());
+        }
     }
 }
 
@@ -402,6 +408,28 @@ impl Event for WorkerExited {
                 "info"
             })
             .message(text);
+    }
+}
+
+/// A line the child worker wrote to its stdout or stderr.
+#[derive(Debug)]
+pub struct WorkerOutput<'a> {
+    /// `stdout` or `stderr`.
+    pub stream: &'static str,
+    /// The line, without its newline.
+    pub line: &'a str,
+}
+
+impl Event for WorkerOutput<'_> {
+    fn fill(&self, r: &mut Record) {
+        r.action("worker.output")
+            .level(if self.stream == "stderr" {
+                "warn"
+            } else {
+                "info"
+            })
+            .message(self.line);
+        r.set("ferry.worker.stream", self.stream);
     }
 }
 

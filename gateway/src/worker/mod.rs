@@ -1,14 +1,15 @@
 //! The worker, seen from ferry: the `Handle` client, the health watch that gates pulling,
-//! the child-process supervisor for `ferry run -- CMD`, and the conversion of the worker's
-//! log lines into events.
+//! the child-process supervisor for `ferry run -- CMD` (with its output as events), and the
+//! conversion of the worker's log lines into events.
 
 mod client;
 mod health;
 mod logs;
+mod output;
 mod supervisor;
 mod whole_body;
 
 pub use client::WorkerClient;
 pub use health::HealthWatch;
 pub use logs::emit_log_lines;
-pub use supervisor::Supervisor;
+pub use supervisor::{StartError, Supervisor};

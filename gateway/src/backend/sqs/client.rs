@@ -8,7 +8,7 @@ use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sqs::{
     Client,
     config::ProvideCredentials as _,
-    error::{DisplayErrorContext, ProvideErrorMetadata, SdkError},
+    error::{ProvideErrorMetadata, SdkError},
 };
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
@@ -43,7 +43,7 @@ pub(super) async fn connect(config: &SqsConfig) -> Result<Client, BackendError> 
         return Err(BackendError::Other(format!(
             "backend.sqs: no AWS credentials found by the standard chain (environment, profile, \
              web identity, container or instance role): {}",
-            DisplayErrorContext(&e)
+            causes(&e)
         )));
     }
     Ok(Client::new(&sdk))
@@ -114,16 +114,26 @@ where
             classify(queue, &code, &message)
         }
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
-            BackendError::Unavailable(format!(
-                "SQS (queue `{queue}`): {}",
-                DisplayErrorContext(&e)
-            ))
+            BackendError::Unavailable(format!("SQS (queue `{queue}`): {}", causes(&e)))
         }
-        _ => BackendError::Other(format!(
-            "SQS (queue `{queue}`): {}",
-            DisplayErrorContext(&e)
-        )),
+        _ => BackendError::Other(format!("SQS (queue `{queue}`): {}", causes(&e))),
     }
+}
+
+/// The error and its causes as text, each once: `dispatch failure: io error: tcp connect
+/// error: Connection refused (os error 111)` — not the SDK's debug structures.
+pub(super) fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(e);
+    while let Some(err) = next {
+        let text = err.to_string();
+        // A cause that says what its parent already said adds nothing.
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = err.source();
+    }
+    parts.join(": ")
 }
 
 /// Maps an SQS error code (of a call or of one batch entry) to a [`BackendError`].
