@@ -74,7 +74,7 @@ impl App {
             .context("opening the queue backend")?;
         if let Some(preflight) = backend.preflight() {
             let warnings = preflight
-                .preflight(&config)
+                .preflight(&config.queue_plans())
                 .await
                 .context("checking the queues")?;
             for warning in warnings {

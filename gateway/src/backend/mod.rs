@@ -23,7 +23,7 @@ pub use story::{DeadLetterStory, STORY_PREFIX, strip_story};
 pub use traits::{
     Backend, DEFAULT_HORIZON, DeadLetterAdmin, Preflight, QueueDiscovery, QueueStats,
 };
-pub use types::{DeadLetter, Failure, NewMessage, Receipt, Received, Stats};
+pub use types::{DeadLetter, Failure, NewMessage, QueuePlan, Receipt, Received, Stats};
 
 /// Opens the backend named in the config (the embedded queue's file is created if need be).
 pub async fn open(config: &BackendConfig) -> Result<std::sync::Arc<dyn Backend>, BackendError> {

@@ -6,9 +6,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{
-    BackendError, DeadLetter, DeadLetterStory, Failure, NewMessage, Receipt, Received, Stats,
+    BackendError, DeadLetter, DeadLetterStory, Failure, NewMessage, QueuePlan, Receipt, Received,
+    Stats,
 };
-use crate::config::FerryConfig;
 
 /// The default [`Backend::horizon`]: 365 days.
 pub const DEFAULT_HORIZON: Duration = Duration::from_secs(365 * 24 * 3600);
@@ -132,9 +132,9 @@ pub trait QueueStats: Send + Sync {
 /// starts and by `ferry check`).
 #[async_trait]
 pub trait Preflight: Send + Sync {
-    /// `Err` names what makes `config` unusable (a queue that does not exist or cannot be
+    /// `Err` names what makes the plans unusable (a queue that does not exist or cannot be
     /// used); `Ok` holds warnings about what works but probably not as intended.
-    async fn preflight(&self, config: &FerryConfig) -> Result<Vec<String>, BackendError>;
+    async fn preflight(&self, plans: &[QueuePlan]) -> Result<Vec<String>, BackendError>;
 }
 
 /// Listing queues by name prefix.

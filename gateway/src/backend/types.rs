@@ -1,6 +1,9 @@
 //! Values passed across the [`Backend`](super::Backend) trait.
 
-use std::{collections::BTreeMap, time::SystemTime};
+use std::{
+    collections::BTreeMap,
+    time::{Duration, SystemTime},
+};
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -107,4 +110,27 @@ pub struct Stats {
     pub delayed: u64,
     /// In the error queue.
     pub dead: u64,
+}
+
+/// What a backend's preflight checks for one subscription: the queues it uses and the
+/// settings the backend's own limits bear on. Built by the config
+/// (`FerryConfig::queue_plans`), so a backend never needs the whole config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuePlan {
+    /// The subscription's name (findings name `subscriptions.<name>.<key>`).
+    pub subscription: String,
+    /// The queue consumed; `None` for a partitioned subscription.
+    pub queue: Option<String>,
+    /// A partitioned subscription's queue-name prefix.
+    pub queue_prefix: Option<String>,
+    /// Where dead letters go.
+    pub error_queue: String,
+    /// Deliveries before ferry dead-letters a message.
+    pub max_attempts: u32,
+    /// The longest retry delay.
+    pub backoff_max: Duration,
+    /// How long a receive waits on an empty queue.
+    pub receive_wait: Duration,
+    /// How often a partitioned subscription looks for new queues.
+    pub discovery_interval: Duration,
 }

@@ -22,7 +22,7 @@ pub(super) async fn preflight_warnings(cfg: &FerryConfig) {
     let check = async {
         let backend = backend::open(&cfg.backend).await?;
         match backend.preflight() {
-            Some(p) => p.preflight(cfg).await,
+            Some(p) => p.preflight(&cfg.queue_plans()).await,
             None => Ok(Vec::new()),
         }
     };

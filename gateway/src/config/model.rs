@@ -50,6 +50,23 @@ pub struct FerryConfig {
 }
 
 impl FerryConfig {
+    /// What each subscription asks of the backend, for its preflight.
+    pub fn queue_plans(&self) -> Vec<crate::backend::QueuePlan> {
+        self.subscriptions
+            .iter()
+            .map(|(name, sub)| crate::backend::QueuePlan {
+                subscription: name.clone(),
+                queue: sub.queue_prefix.is_none().then(|| sub.queue_name(name)),
+                queue_prefix: sub.queue_prefix.clone(),
+                error_queue: sub.error_queue_name(name),
+                max_attempts: sub.max_attempts.get(),
+                backoff_max: sub.backoff.max(),
+                receive_wait: sub.receive_wait.get(),
+                discovery_interval: sub.discovery_interval.get(),
+            })
+            .collect()
+    }
+
     /// The config with its secrets (`logs.elasticsearch.api_key`, `password`) replaced by
     /// `<redacted>`, for printing.
     pub fn redacted(&self) -> Self {

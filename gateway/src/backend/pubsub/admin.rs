@@ -21,9 +21,8 @@ use super::{
     PubsubBackend,
     attrs::{self, carry},
 };
-use crate::{
-    backend::{BackendError, DeadLetter, DeadLetterAdmin, Preflight, STORY_PREFIX, strip_story},
-    config::FerryConfig,
+use crate::backend::{
+    BackendError, DeadLetter, DeadLetterAdmin, Preflight, QueuePlan, STORY_PREFIX, strip_story,
 };
 
 /// Pulls up to `limit` messages of subscription `sub`, holding them until returned.
@@ -134,10 +133,13 @@ impl DeadLetterAdmin for PubsubBackend {
 
 #[async_trait]
 impl Preflight for PubsubBackend {
-    async fn preflight(&self, config: &FerryConfig) -> Result<Vec<String>, BackendError> {
+    async fn preflight(&self, plans: &[QueuePlan]) -> Result<Vec<String>, BackendError> {
         let mut warnings = Vec::new();
-        for (name, sub) in &config.subscriptions {
-            let queue = sub.queue_name(name);
+        for plan in plans {
+            let name = &plan.subscription;
+            let Some(queue) = plan.queue.clone() else {
+                continue;
+            };
             let info = self.api.sub_info(&queue).await?.ok_or_else(|| BackendError::Queue {
                 queue: queue.clone(),
                 reason: format!(
@@ -146,12 +148,12 @@ impl Preflight for PubsubBackend {
                 ),
             })?;
             if let Some(native) = info.native_max_attempts
-                && i64::from(native) <= i64::from(sub.max_attempts.get())
+                && i64::from(native) <= i64::from(plan.max_attempts)
             {
                 warnings.push(format!(
                     "subscriptions.{name}: the Pub/Sub subscription `{queue}` has a dead-letter policy that moves a message to `{}` after {native} delivery attempts, not more than max_attempts = {}: Pub/Sub would dead-letter before ferry does, without the story. Set max_delivery_attempts above max_attempts (hand-backs and lapsed leases also count as deliveries).",
                     info.native_topic.as_deref().unwrap_or("?"),
-                    sub.max_attempts.get()
+                    plan.max_attempts
                 ));
             }
         }

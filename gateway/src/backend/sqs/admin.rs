@@ -18,12 +18,9 @@ use super::{
     config::SQS_MAX_VISIBILITY,
     publish::Outgoing,
 };
-use crate::{
-    backend::{
-        BackendError, DeadLetter, DeadLetterAdmin, Preflight, QueueDiscovery, QueueStats,
-        STORY_PREFIX, Stats, strip_story,
-    },
-    config::{FerryConfig, SubscriptionConfig},
+use crate::backend::{
+    BackendError, DeadLetter, DeadLetterAdmin, Preflight, QueueDiscovery, QueuePlan, QueueStats,
+    STORY_PREFIX, Stats, strip_story,
 };
 
 /// How long listed or redriven dead letters are hidden while ferry works on them.
@@ -263,24 +260,25 @@ impl QueueDiscovery for SqsBackend {
 
 #[async_trait]
 impl Preflight for SqsBackend {
-    async fn preflight(&self, config: &FerryConfig) -> Result<Vec<String>, BackendError> {
+    async fn preflight(&self, plans: &[QueuePlan]) -> Result<Vec<String>, BackendError> {
         let mut problems = Vec::new();
         let mut warnings = Vec::new();
-        for (name, sub) in &config.subscriptions {
-            let error_queue = sub.error_queue_name(name);
+        for plan in plans {
+            let name = &plan.subscription;
+            let error_queue = plan.error_queue.clone();
             let mut queues: BTreeMap<&str, String> = BTreeMap::new();
             queues.insert("error_queue", error_queue.clone());
-            if let Some(prefix) = &sub.queue_prefix {
+            if let Some(prefix) = &plan.queue_prefix {
                 match self.queues_with_prefix(prefix).await {
                     Ok(found) if found.iter().all(|q| *q == queue_name(&error_queue)) => warnings.push(format!(
                         "subscription `{name}`: no queue starts with `{prefix}` yet (new ones are picked up every {})",
-                        humantime::format_duration(sub.discovery_interval.get())
+                        humantime::format_duration(plan.discovery_interval)
                     )),
                     Ok(_) => {}
                     Err(e) => problems.push(format!("subscription `{name}`: listing queues `{prefix}*`: {e}")),
                 }
-            } else {
-                queues.insert("queue", sub.queue_name(name));
+            } else if let Some(queue) = &plan.queue {
+                queues.insert("queue", queue.clone());
             }
             for (key, queue) in &queues {
                 if let Err(e) = self.urls.get(&self.client, queue).await {
@@ -289,16 +287,16 @@ impl Preflight for SqsBackend {
             }
             if let Some(queue) = queues.get("queue")
                 && let Ok(Some(max)) = self.max_receive_count(queue).await
-                && u64::from(sub.max_attempts.get()) > max
+                && u64::from(plan.max_attempts) > max
             {
                 warnings.push(format!(
                     "subscriptions.{name}.max_attempts ({}) exceeds the maxReceiveCount ({max}) of queue `{queue}`'s \
                      RedrivePolicy: SQS moves a message to its own dead-letter queue after {max} receives, before \
                      ferry dead-letters it with its story; lower max_attempts or raise maxReceiveCount",
-                    sub.max_attempts.get()
+                    plan.max_attempts
                 ));
             }
-            warnings.extend(limit_warnings(name, sub));
+            warnings.extend(limit_warnings(plan));
         }
         if problems.is_empty() {
             Ok(warnings)
@@ -308,21 +306,22 @@ impl Preflight for SqsBackend {
     }
 }
 
-/// Settings of `sub` beyond what SQS allows: each works, capped, but not as written.
+/// Settings of `plan` beyond what SQS allows: each works, capped, but not as written.
 /// (`max_lease` cannot exceed SQS's 12 h: the config refuses more on every backend.)
-pub(super) fn limit_warnings(name: &str, sub: &SubscriptionConfig) -> Vec<String> {
+pub(super) fn limit_warnings(plan: &QueuePlan) -> Vec<String> {
+    let name = &plan.subscription;
     let mut warnings = Vec::new();
-    if sub.backoff.max() > SQS_MAX_VISIBILITY {
+    if plan.backoff_max > SQS_MAX_VISIBILITY {
         warnings.push(format!(
             "subscriptions.{name}.backoff.max ({}) exceeds the 12h SQS allows a message to stay invisible \
              after its receive: a retry waits at most 12h",
-            humantime::format_duration(sub.backoff.max())
+            humantime::format_duration(plan.backoff_max)
         ));
     }
-    if sub.receive_wait.get() > Duration::from_secs(20) {
+    if plan.receive_wait > Duration::from_secs(20) {
         warnings.push(format!(
             "subscriptions.{name}.receive_wait ({}) exceeds the 20s SQS long-poll maximum; 20s is used",
-            humantime::format_duration(sub.receive_wait.get())
+            humantime::format_duration(plan.receive_wait)
         ));
     }
     warnings

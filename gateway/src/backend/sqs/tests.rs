@@ -222,14 +222,21 @@ fn retry_visibility_stays_within_twelve_hours_of_the_receive() {
 
 #[test]
 fn settings_beyond_the_sqs_limits_are_warned_about() {
-    assert!(limit_warnings("s", &SubscriptionConfig::default()).is_empty());
+    let plan = |sub: SubscriptionConfig| {
+        let cfg = crate::config::FerryConfig {
+            subscriptions: [("s".to_owned(), sub)].into(),
+            ..crate::config::load_str("t.toml", "[subscriptions.s]\n").unwrap()
+        };
+        cfg.queue_plans().remove(0)
+    };
+    assert!(limit_warnings(&plan(SubscriptionConfig::default())).is_empty());
     let sub = SubscriptionConfig {
         max_lease: crate::bounded::Span::secs(12 * 3600),
         backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(24 * 3600)).unwrap(),
         receive_wait: crate::bounded::Span::secs(30),
         ..SubscriptionConfig::default()
     };
-    let warnings = limit_warnings("s", &sub);
+    let warnings = limit_warnings(&plan(sub));
     assert_eq!(warnings.len(), 2, "{warnings:#?}");
     assert!(warnings[0].starts_with("subscriptions.s.backoff.max (1day) exceeds the 12h"));
     assert!(warnings[0].ends_with("a retry waits at most 12h"));

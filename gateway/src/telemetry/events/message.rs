@@ -1,25 +1,9 @@
-//! The events ferry emits, one struct per step. Each writes one record (`event.action` is
-//! the name in the table) and counts itself.
-//!
-//! | `event.action` | when |
-//! |---|---|
-//! | `ferry.started` / `ferry.stopped` | process start (with bound addresses) / end of drain |
-//! | `message.received` | a delivery starts |
-//! | `message.done` | the worker answered done; follow-ups published; input acked |
-//! | `message.retried` | returned to the queue with a delay, attempt counted |
-//! | `message.dead_lettered` | moved to the error queue with its story |
-//! | `message.handed_back` | returned without counting the attempt (worker down, realm busy, shutdown) |
-//! | `message.published` | a follow-up message was published |
-//! | `message.settle_failed` | ack / release / dead-letter failed (the message comes back) |
-//! | `worker.log` | a log line from the worker |
-//! | `worker.health` | the worker's health changed |
-//! | `worker.started` / `worker.exited` | the child worker process started / exited |
-//! | `worker.output` | a line the child worker wrote to its stdout or stderr |
-//! | `receive.failed` | a receive from the backend failed |
+//! The events of one delivery's steps (received, done, retried, dead-lettered, handed
+//! back, published, settle failures, lease extensions) and of failed receives.
 
-use std::{collections::BTreeMap, time::Duration};
+use std::time::Duration;
 
-use super::{
+use crate::telemetry::{
     Event, MessageContext, Metrics, Record,
     metrics::{HandBackLabels, SubscriptionLabels},
 };
@@ -27,57 +11,6 @@ use super::{
 fn sub(s: &str) -> SubscriptionLabels {
     SubscriptionLabels {
         subscription: s.to_owned(),
-    }
-}
-
-/// Ferry is up; the addresses are the bound ones (port 0 resolved).
-#[derive(Debug)]
-pub struct Started<'a> {
-    /// Backend kind.
-    pub backend: &'a str,
-    /// The gateway API address, if served.
-    pub gateway: Option<String>,
-    /// The admin address, if served.
-    pub admin: Option<String>,
-    /// Subscription names.
-    pub subscriptions: Vec<String>,
-}
-
-impl Event for Started<'_> {
-    fn fill(&self, r: &mut Record) {
-        r.action("ferry.started")
-            .message(format!("ferry started on the {} backend", self.backend));
-        r.set("ferry.backend", self.backend);
-        r.set(
-            "ferry.gateway.address",
-            self.gateway.clone().unwrap_or_default(),
-        );
-        r.set(
-            "ferry.admin.address",
-            self.admin.clone().unwrap_or_default(),
-        );
-        r.set("ferry.subscriptions", self.subscriptions.clone());
-    }
-}
-
-/// Ferry drained and is exiting.
-#[derive(Debug)]
-pub struct Stopped {
-    /// Deliveries handed back because the grace period ran out.
-    pub handed_back: u64,
-    /// What stopped ferry, when it was not the signal (a server or the child worker).
-    pub error: Option<String>,
-}
-
-impl Event for Stopped {
-    fn fill(&self, r: &mut Record) {
-        r.action("ferry.stopped").message(format!(
-            "ferry stopped; {} in-flight messages handed back",
-            self.handed_back
-        ));
-        if let Some(e) = &self.error {
-            r.level("error").error(e.as_str());
-        }
     }
 }
 
@@ -306,130 +239,6 @@ impl Event for LeaseExtended<'_> {
     }
     fn logged(&self) -> bool {
         false
-    }
-}
-
-/// A log line from the worker.
-#[derive(Debug)]
-pub struct WorkerLog<'a> {
-    /// The message it is about, if any.
-    pub ctx: Option<&'a MessageContext>,
-    /// `debug`, `info`, `warn` or `error`.
-    pub level: &'a str,
-    /// The text.
-    pub message: &'a str,
-    /// Extra fields, written as `labels.<key>`.
-    pub fields: &'a BTreeMap<String, String>,
-    /// The worker's own timestamp, if given.
-    pub time: Option<std::time::SystemTime>,
-}
-
-impl Event for WorkerLog<'_> {
-    fn fill(&self, r: &mut Record) {
-        r.action("worker.log")
-            .level(self.level)
-            .message(self.message);
-        if let Some(ctx) = self.ctx {
-            r.context(ctx);
-        }
-        if let Some(t) = self.time {
-            r.time(t);
-        }
-        for (k, v) in self.fields {
-            r.set(format!("labels.{k}"), v.as_str());
-        }
-    }
-}
-
-/// The worker's health changed.
-#[derive(Debug)]
-pub struct WorkerHealth<'a> {
-    /// Whether it is serving now.
-    pub serving: bool,
-    /// The status or error seen.
-    pub detail: &'a str,
-}
-
-impl Event for WorkerHealth<'_> {
-    fn fill(&self, r: &mut Record) {
-        let (level, text) = if self.serving {
-            ("info", "worker is serving")
-        } else {
-            ("warn", "worker is not serving")
-        };
-        r.action("worker.health")
-            .level(level)
-            .message(format!("{text}: {}", self.detail));
-        r.set("ferry.worker.serving", self.serving);
-    }
-    fn count(&self, m: &Metrics) {
-        m.worker_serving.set(i64::from(self.serving));
-    }
-}
-
-/// The child worker process started.
-#[derive(Debug)]
-pub struct WorkerStarted {
-    /// Its pid.
-    pub pid: u32,
-}
-
-impl Event for WorkerStarted {
-    fn fill(&self, r: &mut Record) {
-        r.action("worker.started")
-            .message(format!("worker process {} started", self.pid))
-            .set("process.pid", self.pid);
-    }
-}
-
-/// The child worker process exited.
-#[derive(Debug)]
-pub struct WorkerExited {
-    /// How it exited.
-    pub status: String,
-    /// When it is restarted (None during shutdown).
-    pub restart_in: Option<Duration>,
-}
-
-impl Event for WorkerExited {
-    fn fill(&self, r: &mut Record) {
-        let text = match self.restart_in {
-            Some(d) => format!(
-                "worker exited ({}); restarting in {}",
-                self.status,
-                humantime::format_duration(d)
-            ),
-            None => format!("worker exited ({})", self.status),
-        };
-        r.action("worker.exited")
-            .level(if self.restart_in.is_some() {
-                "error"
-            } else {
-                "info"
-            })
-            .message(text);
-    }
-}
-
-/// A line the child worker wrote to its stdout or stderr.
-#[derive(Debug)]
-pub struct WorkerOutput<'a> {
-    /// `stdout` or `stderr`.
-    pub stream: &'static str,
-    /// The line, without its newline.
-    pub line: &'a str,
-}
-
-impl Event for WorkerOutput<'_> {
-    fn fill(&self, r: &mut Record) {
-        r.action("worker.output")
-            .level(if self.stream == "stderr" {
-                "warn"
-            } else {
-                "info"
-            })
-            .message(self.line);
-        r.set("ferry.worker.stream", self.stream);
     }
 }
 

@@ -1,0 +1,30 @@
+//! The events ferry emits, one struct per step. Each writes one record (`event.action` is
+//! the name in the table) and counts itself.
+//!
+//! | `event.action` | when |
+//! |---|---|
+//! | `ferry.started` / `ferry.stopped` | process start (with bound addresses) / end of drain |
+//! | `message.received` | a delivery starts |
+//! | `message.done` | the worker answered done; follow-ups published; input acked |
+//! | `message.retried` | returned to the queue with a delay, attempt counted |
+//! | `message.dead_lettered` | moved to the error queue with its story |
+//! | `message.handed_back` | returned without counting the attempt (worker down, realm busy, shutdown) |
+//! | `message.published` | a follow-up message was published |
+//! | `message.settle_failed` | ack / release / dead-letter failed (the message comes back) |
+//! | `worker.log` | a log line from the worker |
+//! | `worker.health` | the worker's health changed |
+//! | `worker.started` / `worker.exited` | the child worker process started / exited |
+//! | `worker.output` | a line the child worker wrote to its stdout or stderr |
+//! | `receive.failed` | a receive from the backend failed |
+//! | `logs.dropped` | a log sink's queue was full and records were dropped (written by the sink, [`crate::telemetry::sink::Drops`]) |
+//!
+//! One file per part of ferry: [`process`] (start and stop), [`message`] (one delivery's
+//! steps, receives), [`worker`] (the worker's log lines, health and child process).
+
+mod message;
+mod process;
+mod worker;
+
+pub use message::*;
+pub use process::*;
+pub use worker::*;
