@@ -1,9 +1,12 @@
 //! `ferry-bench`: pushes N messages through the real `ferry` binary (release build) and a
-//! no-op `ferry-sdk` worker, then prints messages/s, the added latency from ferry's receive
-//! to the worker's `Handle` start (p50, p99), ferry's CPU seconds per 1000 messages and its
-//! peak RSS. Not a test: it prints figures (recorded in docs/PERFORMANCE.md).
+//! no-op worker — `ferry-sdk` in this process, or with `--worker node` the `@ferry/sdk` one
+//! as a `node` process — then prints messages/s, the added latency from ferry's receive to
+//! the worker's `Handle` start (p50, p99), the worker's and ferry's CPU seconds per 1000
+//! messages and ferry's peak RSS. Not a test: it prints figures (recorded in
+//! docs/PERFORMANCE.md).
 //!
 //! `cargo run --release -p ferry-bench -- --messages 20000 --backend embedded`
+//! `cargo run --release -p ferry-bench -- --worker node` (builds `examples/node` with npm)
 //! `cargo run --release -p ferry-bench --features sqs -- --backend sqs --baseline` (with
 //! `FERRY_TEST_SQS_ENDPOINT` from `scripts/servers/elasticmq.sh`): also runs a direct
 //! aws-sdk-sqs consumer with the same limits and prints the ratio. `--server-pid
@@ -16,6 +19,7 @@ mod backends;
 #[cfg(feature = "sqs")]
 mod baseline;
 mod measure;
+mod node_worker;
 mod pin;
 mod worker;
 
@@ -30,6 +34,9 @@ struct Args {
     /// Which backend to run through.
     #[arg(long, default_value = "embedded")]
     backend: String,
+    /// Which no-op worker ferry calls: the Rust SDK's (in this process) or the Node SDK's.
+    #[arg(long, value_enum, default_value = "rust")]
+    worker: worker::WorkerKind,
     /// Messages to push.
     #[arg(long, default_value_t = 20_000)]
     messages: usize,
@@ -55,29 +62,32 @@ struct Args {
     pin: bool,
 }
 
-/// CPU seconds of the queue server (if `--server-pid` was given) and of this process (the
-/// worker's side of the gRPC calls, or the baseline consumer), read around one run.
+/// CPU seconds of the queue server (if `--server-pid` was given) and of the process doing
+/// the client's work (the worker's side of the gRPC calls — this process or the Node
+/// worker's — or the baseline consumer), read around one run.
 struct Cpu {
     server: Option<f64>,
-    bench: f64,
+    pid: u32,
+    client: f64,
 }
 
 impl Cpu {
-    fn now(args: &Args) -> Self {
+    fn now(args: &Args, pid: u32) -> Self {
         Self {
             server: args
                 .server_pid
                 .map(|pid| measure::usage_of(pid).cpu_seconds),
-            bench: measure::usage_of(std::process::id()).cpu_seconds,
+            pid,
+            client: measure::usage_of(pid).cpu_seconds,
         }
     }
 
     /// Prints what was spent since `self`, per 1000 of `n` messages.
-    fn print_since(&self, args: &Args, n: f64, bench_is: &str) {
-        let now = Self::now(args);
+    fn print_since(&self, args: &Args, n: f64, client_is: &str) {
+        let now = Self::now(args, self.pid);
         println!(
-            "{bench_is:<23}{:.3} s per 1000 messages",
-            (now.bench - self.bench) / n * 1000.0
+            "{client_is:<23}{:.3} s per 1000 messages",
+            (now.client - self.client) / n * 1000.0
         );
         if let (Some(before), Some(after)) = (self.server, now.server) {
             println!(
@@ -103,10 +113,15 @@ fn main() {
 
 async fn run(args: Args, machine: String) {
     let backend = backends::open(&args.backend).await;
-    let worker = worker::NoopWorker::start().await;
+    let worker = worker::BenchWorker::start(args.worker, args.messages).await;
     println!(
-        "ferry-bench: backend={} messages={} max_in_flight={} batch={} payload={}B",
-        args.backend, args.messages, args.max_in_flight, args.batch, args.payload_bytes
+        "ferry-bench: backend={} worker={:?} messages={} max_in_flight={} batch={} payload={}B",
+        args.backend,
+        args.worker,
+        args.messages,
+        args.max_in_flight,
+        args.batch,
+        args.payload_bytes
     );
     println!("machine: {machine}");
 
@@ -138,10 +153,11 @@ async fn run(args: Args, machine: String) {
         args.batch
     );
     let run = measure::FerryRun::start(&config, backend.features()).await;
-    let cpu = Cpu::now(&args);
+    let (worker_pid, worker_cpu_is) = worker.process();
+    let cpu = Cpu::now(&args, worker_pid);
     let started = Instant::now();
     let deadline = started + Duration::from_secs(1800);
-    while worker.calls() < args.messages {
+    while !worker.handled(args.messages) {
         assert!(
             Instant::now() < deadline,
             "not all messages were handled within 30 minutes"
@@ -152,7 +168,11 @@ async fn run(args: Args, machine: String) {
     let usage = run.usage();
     let n = args.messages as f64;
     println!("\n== results ({})", args.backend);
-    cpu.print_since(&args, n, "worker CPU (gRPC side):");
+    cpu.print_since(&args, n, worker_cpu_is);
+    if let worker::BenchWorker::Node(_) = &worker {
+        let rss = measure::usage_of(worker_pid).peak_rss_kib;
+        println!("worker peak RSS:       {:.1} MiB", rss as f64 / 1024.0);
+    }
     let events = run.stop().await;
     let latency = measure::latencies(&events.received, &worker.starts());
     let elapsed = events.working().unwrap_or(with_start_up);
@@ -182,6 +202,7 @@ async fn run(args: Args, machine: String) {
         usage.peak_rss_kib as f64 / 1024.0
     );
     backend.finish(&queue).await;
+    worker.stop().await;
     if let Some(before) = before {
         let after = run_baseline(&backend, &args, "after").await;
         let baseline = (before + after) / 2.0;
@@ -205,7 +226,7 @@ async fn run_baseline(backend: &backends::BenchBackend, args: &Args, when: &str)
         .load(&queue, args.messages, args.payload_bytes)
         .await;
     let url = sqs.queue_url(&queue).await.unwrap();
-    let cpu = Cpu::now(args);
+    let cpu = Cpu::now(args, std::process::id());
     let b = baseline::consume(
         sqs.client(),
         &url,

@@ -1,5 +1,6 @@
-//! The no-op worker: a real `ferry-sdk` worker that answers done at once and records when
-//! each message's `Handle` started (by message id).
+//! The no-op workers: [`NoopWorker`], a real `ferry-sdk` worker in this process that
+//! answers done at once and records when each message's `Handle` started (by message id),
+//! and [`BenchWorker`], the choice between it and the Node one (`--worker rust|node`).
 
 use std::{
     collections::HashMap,
@@ -9,6 +10,74 @@ use std::{
 
 use ferry_sdk::{Message, Reply};
 use tokio::net::TcpListener;
+
+use crate::node_worker::NodeWorker;
+
+/// Which no-op worker ferry calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WorkerKind {
+    /// `ferry-sdk`, served inside the benchmark process.
+    Rust,
+    /// `@ferry/sdk` (`examples/node/src/noop-worker.ts`), a `node` process of its own.
+    Node,
+}
+
+/// The no-op worker of a run.
+pub enum BenchWorker {
+    /// In this process.
+    Rust(NoopWorker),
+    /// A Node process (boxed: it holds the child process and its files).
+    Node(Box<NodeWorker>),
+}
+
+impl BenchWorker {
+    /// Starts the worker of `kind` for a run of `messages` messages.
+    pub async fn start(kind: WorkerKind, messages: usize) -> Self {
+        match kind {
+            WorkerKind::Rust => Self::Rust(NoopWorker::start().await),
+            WorkerKind::Node => Self::Node(Box::new(NodeWorker::start(messages).await)),
+        }
+    }
+
+    /// Where ferry calls it.
+    pub fn url(&self) -> &str {
+        match self {
+            Self::Rust(w) => w.url(),
+            Self::Node(w) => w.url(),
+        }
+    }
+
+    /// True once `messages` distinct messages were handled.
+    pub fn handled(&self, messages: usize) -> bool {
+        match self {
+            Self::Rust(w) => w.calls() >= messages,
+            Self::Node(w) => w.finished(),
+        }
+    }
+
+    /// Handle start time per message id.
+    pub fn starts(&self) -> HashMap<String, SystemTime> {
+        match self {
+            Self::Rust(w) => w.starts(),
+            Self::Node(w) => w.starts(),
+        }
+    }
+
+    /// The process doing the worker's side of the gRPC calls, and what to call its CPU.
+    pub fn process(&self) -> (u32, &'static str) {
+        match self {
+            Self::Rust(_) => (std::process::id(), "worker CPU (gRPC side):"),
+            Self::Node(w) => (w.pid(), "worker CPU (node):"),
+        }
+    }
+
+    /// Stops a worker process (the in-process one ends with the benchmark).
+    pub async fn stop(self) {
+        if let Self::Node(w) = self {
+            w.stop().await;
+        }
+    }
+}
 
 /// A running no-op worker.
 pub struct NoopWorker {
