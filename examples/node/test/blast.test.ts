@@ -29,6 +29,17 @@ const skip =
     ? { skip: `FERRY_BIN and ${CUSTOMER_SENDER_ENV} must be set (cargo build -p ferry -p ferry-blast; see scripts/test.sh)` }
     : {};
 
+/** The `ferry queue stats --json` row of `queue`. */
+async function queueStats(ferry: FerryProc, queue: string): Promise<Record<string, unknown>> {
+  const rows = (await ferry.cli("queue", "stats", "--json"))
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  const row = rows.find((r) => r["queue"] === queue);
+  assert.ok(row, `no stats row for ${queue}: ${JSON.stringify(rows)}`);
+  return row;
+}
+
 describe("blast: Node list sender and Rust customer sender under ferry", skip, () => {
   const dir = tempDir();
   const outbox = join(dir.path, "outbox.jsonl");
@@ -114,7 +125,7 @@ describe("blast: Node list sender and Rust customer sender under ferry", skip, (
     // The second fan-out carried the same dedup ids, so the queue dropped every copy and
     // reported the originals' ids.
     assert.deepEqual(fannedOut(again), fannedOut(firstBlast));
-    const stats = JSON.parse(await customers.cli("queue", "stats", "--json")) as Record<string, unknown>;
+    const stats = await queueStats(customers, CUSTOMER_QUEUE);
     assert.deepEqual(
       { ready: stats["ready"], in_flight: stats["in_flight"], delayed: stats["delayed"], dead: stats["dead"] },
       { ready: 0, in_flight: 0, delayed: 0, dead: 0 },
@@ -224,7 +235,7 @@ describe("blast: a list message redelivered after its sidecar stalled", skip, ()
     assert.equal(first.where("message.done", "ferry.message_id", id).length, 0);
 
     await waitUntil("the customer sender settled the 10 tasks", () => customers.where("message.done").length === 10);
-    const stats = JSON.parse(await customers.cli("queue", "stats", "--json")) as Record<string, unknown>;
+    const stats = await queueStats(customers, CUSTOMER_QUEUE);
     assert.deepEqual([stats["ready"], stats["in_flight"], stats["delayed"]], [0, 0, 0], "no customer task is left");
     assert.equal(customers.where("message.done").length, 10, "each customer task existed once");
     const mails = await readLedger<OutboxRecord>(outbox);
