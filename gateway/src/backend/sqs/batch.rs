@@ -4,8 +4,16 @@
 //! result: an ack is only reported done when SQS confirmed that entry. Entries that failed
 //! on the server's side are retried one by one; entries SQS refused (a stale receipt
 //! handle) fail with [`BackendError::LeaseLost`].
+//!
+//! One lane (a task and its channel) per queue URL, started on the first request; a lane
+//! idle for [`LANE_IDLE`] ends and leaves the map, so a partitioned subscription whose
+//! realm queues come and go does not leave a task behind for each.
 
-use std::{collections::HashMap, sync::Mutex, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
 
 use aws_sdk_sqs::{
     Client,
@@ -26,6 +34,8 @@ use crate::backend::BackendError;
 const BATCH: usize = 10;
 /// Tries of an entry that failed on the server's side.
 const ENTRY_TRIES: u32 = 3;
+/// How long a lane waits for a request before it ends.
+pub(super) const LANE_IDLE: Duration = Duration::from_secs(60);
 
 type Reply = oneshot::Sender<Result<(), BackendError>>;
 
@@ -37,22 +47,43 @@ struct Request {
     reply: Reply,
 }
 
+/// A lane's sender and the number that tells it apart from a later lane of its URL.
+type Lanes = Arc<Mutex<HashMap<String, (u64, mpsc::UnboundedSender<Request>)>>>;
+
 /// Batches settle requests per queue URL.
 #[derive(Debug)]
 pub(super) struct Batcher {
     client: Client,
     window: Duration,
-    lanes: Mutex<HashMap<String, mpsc::UnboundedSender<Request>>>,
+    idle: Duration,
+    lanes: Lanes,
+    next_lane: std::sync::atomic::AtomicU64,
 }
 
 impl Batcher {
     /// A batcher that waits up to `window` for a batch to fill.
     pub fn new(client: Client, window: Duration) -> Self {
+        Self::with_idle(client, window, LANE_IDLE)
+    }
+
+    /// [`Batcher::new`] whose lanes end after `idle` without a request.
+    pub fn with_idle(client: Client, window: Duration, idle: Duration) -> Self {
         Self {
             client,
             window,
-            lanes: Mutex::default(),
+            idle,
+            lanes: Lanes::default(),
+            next_lane: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// How many lanes are running.
+    #[cfg(test)]
+    pub fn lanes(&self) -> usize {
+        self.lanes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     /// Deletes the message of `receipt` from the queue at `url`.
@@ -70,10 +101,21 @@ impl Batcher {
         self.submit(url, receipt, Some(seconds)).await
     }
 
-    fn start_lane(&self, url: &str) -> mpsc::UnboundedSender<Request> {
+    fn start_lane(&self, url: &str) -> (u64, mpsc::UnboundedSender<Request>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(lane(self.client.clone(), url.to_owned(), self.window, rx));
-        tx
+        let id = self
+            .next_lane
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let me = Lane {
+            client: self.client.clone(),
+            url: url.to_owned(),
+            window: self.window,
+            idle: self.idle,
+            lanes: self.lanes.clone(),
+            id,
+        };
+        tokio::spawn(me.run(rx));
+        (id, tx)
     }
 
     async fn submit(
@@ -93,14 +135,14 @@ impl Batcher {
                 .lanes
                 .lock()
                 .map_err(|_| BackendError::Other("settle batcher lock poisoned".into()))?;
-            let sender = lanes
+            let lane = lanes
                 .entry(url.to_owned())
                 .or_insert_with(|| self.start_lane(url));
-            if let Err(mpsc::error::SendError(request)) = sender.send(request) {
+            if let Err(mpsc::error::SendError(request)) = lane.1.send(request) {
                 // The lane's task ended (its runtime is gone): start a new one.
                 let fresh = self.start_lane(url);
-                let _ = fresh.send(request);
-                *sender = fresh;
+                let _ = fresh.1.send(request);
+                *lane = fresh;
             }
         }
         result
@@ -109,14 +151,44 @@ impl Batcher {
     }
 }
 
-/// Collects the requests of one queue into batches and sends them.
-async fn lane(
+/// One queue's lane.
+struct Lane {
     client: Client,
     url: String,
     window: Duration,
-    mut rx: mpsc::UnboundedReceiver<Request>,
-) {
-    while let Some(first) = rx.recv().await {
+    idle: Duration,
+    lanes: Lanes,
+    id: u64,
+}
+
+impl Lane {
+    /// Collects the requests of one queue into batches and sends them; ends after
+    /// `idle` without a request, taking itself out of the map.
+    async fn run(self, mut rx: mpsc::UnboundedReceiver<Request>) {
+        loop {
+            let first = match tokio::time::timeout(self.idle, rx.recv()).await {
+                Ok(Some(first)) => first,
+                Ok(None) => return,
+                Err(_) => {
+                    // Requests are sent under the map's lock: with it held, an empty
+                    // channel stays empty until this lane is out of the map.
+                    let mut lanes = self.lanes.lock().unwrap_or_else(PoisonError::into_inner);
+                    match rx.try_recv() {
+                        Ok(first) => first,
+                        Err(_) => {
+                            if lanes.get(&self.url).is_some_and(|(id, _)| *id == self.id) {
+                                lanes.remove(&self.url);
+                            }
+                            return;
+                        }
+                    }
+                }
+            };
+            self.batch(first, &mut rx).await;
+        }
+    }
+
+    async fn batch(&self, first: Request, rx: &mut mpsc::UnboundedReceiver<Request>) {
         let mut deletes = Vec::new();
         let mut changes = Vec::new();
         let put = |r: Request, deletes: &mut Vec<Request>, changes: &mut Vec<Request>| match r
@@ -126,7 +198,7 @@ async fn lane(
             Some(_) => changes.push(r),
         };
         put(first, &mut deletes, &mut changes);
-        let deadline = Instant::now() + window;
+        let deadline = Instant::now() + self.window;
         while deletes.len() < BATCH && changes.len() < BATCH {
             tokio::select! {
                 next = rx.recv() => match next {
@@ -137,10 +209,10 @@ async fn lane(
             }
         }
         if !deletes.is_empty() {
-            tokio::spawn(send_deletes(client.clone(), url.clone(), deletes));
+            tokio::spawn(send_deletes(self.client.clone(), self.url.clone(), deletes));
         }
         if !changes.is_empty() {
-            tokio::spawn(send_changes(client.clone(), url.clone(), changes));
+            tokio::spawn(send_changes(self.client.clone(), self.url.clone(), changes));
         }
     }
 }

@@ -282,3 +282,59 @@ fn forged_bookkeeping_makes_a_message_malformed() {
     assert!(d.malformed.is_none(), "{:?}", d.malformed);
     assert_eq!((d.meta.spent, d.payload.len()), (3, 0));
 }
+
+/// A client for a port nobody listens on: every call fails at once.
+fn unreachable_client() -> aws_sdk_sqs::Client {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let config = aws_sdk_sqs::Config::builder()
+        .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+        .region(aws_sdk_sqs::config::Region::new("us-east-1"))
+        .endpoint_url(format!("http://127.0.0.1:{port}"))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "a", "b", None, None, "test",
+        ))
+        .retry_config(aws_sdk_sqs::config::retry::RetryConfig::disabled())
+        .http_client(http)
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
+}
+
+#[tokio::test]
+async fn idle_batcher_lanes_end_and_leave_the_map() {
+    let batcher = super::batch::Batcher::with_idle(
+        unreachable_client(),
+        Duration::from_millis(1),
+        Duration::from_millis(50),
+    );
+    for i in 0..20 {
+        let url = format!("http://127.0.0.1/000000000000/realm-{i}");
+        assert!(
+            batcher.delete(&url, "r").await.is_err(),
+            "nothing listens there"
+        );
+    }
+    assert!(batcher.lanes() > 0, "a lane per queue URL while in use");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while batcher.lanes() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} lanes left",
+            batcher.lanes()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // A queue used again gets a new lane.
+    let _ = batcher
+        .delete("http://127.0.0.1/000000000000/realm-0", "r")
+        .await;
+    assert_eq!(batcher.lanes(), 1);
+}
