@@ -18,6 +18,7 @@
 mod backends;
 #[cfg(feature = "sqs")]
 mod baseline;
+mod instructions;
 mod measure;
 mod node_worker;
 mod pin;
@@ -60,6 +61,10 @@ struct Args {
     /// the baseline on the others, so that they do not compete with the server for CPU.
     #[arg(long, requires = "server_pid")]
     pin: bool,
+    /// Count ferry's instructions per message with callgrind (runs `--messages` and twice
+    /// as many; 2000 is plenty) instead of timing it.
+    #[arg(long)]
+    instructions: bool,
 }
 
 /// CPU seconds of the queue server (if `--server-pid` was given) and of the process doing
@@ -132,6 +137,28 @@ async fn run(args: Args, machine: String) {
     } else {
         None
     };
+    let config_for = |queue: &str| {
+        format!(
+            "service = \"bench\"\n[worker]\naddress = \"{}\"\n[gateway]\nenabled = false\n[admin]\nenabled = false\n{}\n\
+             [subscriptions.bench]\nqueue = \"{queue}\"\nmax_in_flight = {}\nbatch_size = {}\nreceive_wait = \"200ms\"\n",
+            worker.url(),
+            backend.config_toml(),
+            args.max_in_flight,
+            args.batch
+        )
+    };
+    if args.instructions {
+        instructions::run(
+            &backend,
+            &worker,
+            &config_for,
+            args.messages,
+            args.payload_bytes,
+        )
+        .await;
+        worker.stop().await;
+        return;
+    }
     let queue = format!("bench-{}", std::process::id());
     backend.create(&queue).await;
     let loaded = Instant::now();
@@ -144,15 +171,7 @@ async fn run(args: Args, machine: String) {
         loaded.elapsed()
     );
 
-    let config = format!(
-        "service = \"bench\"\n[worker]\naddress = \"{}\"\n[gateway]\nenabled = false\n[admin]\nenabled = false\n{}\n\
-         [subscriptions.bench]\nqueue = \"{queue}\"\nmax_in_flight = {}\nbatch_size = {}\nreceive_wait = \"200ms\"\n",
-        worker.url(),
-        backend.config_toml(),
-        args.max_in_flight,
-        args.batch
-    );
-    let run = measure::FerryRun::start(&config, backend.features()).await;
+    let run = measure::FerryRun::start(&config_for(&queue), backend.features()).await;
     let (worker_pid, worker_cpu_is) = worker.process();
     let cpu = Cpu::now(&args, worker_pid);
     let started = Instant::now();

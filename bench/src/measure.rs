@@ -92,6 +92,11 @@ impl FerryRun {
     /// Builds ferry in release mode with `features` (or takes the binary named by
     /// `FERRY_BENCH_FERRY_BIN`) and runs it with `config`.
     pub async fn start(config: &str, features: &[&str]) -> Self {
+        Self::start_wrapped(config, features, &[]).await
+    }
+
+    /// [`FerryRun::start`] with ferry run by `wrapper` (e.g. `valgrind --tool=callgrind`).
+    pub async fn start_wrapped(config: &str, features: &[&str], wrapper: &[&str]) -> Self {
         let bin = match std::env::var_os("FERRY_BENCH_FERRY_BIN") {
             // A ferry built elsewhere, e.g. with frame pointers for `perf`.
             Some(bin) => std::path::PathBuf::from(bin),
@@ -100,7 +105,15 @@ impl FerryRun {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ferry.toml");
         std::fs::write(&path, config).unwrap();
-        let mut child = Command::new(bin)
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
+        let mut child = command
             .arg("run")
             .arg("--config")
             .arg(&path)

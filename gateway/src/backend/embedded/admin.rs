@@ -6,6 +6,7 @@ use rusqlite::params;
 use super::{
     EmbeddedBackend,
     ops::{self, now_ms, sql_err},
+    writer::Kind,
 };
 use crate::backend::{BackendError, DeadLetter, DeadLetterAdmin, QueueStats, STORY_PREFIX, Stats};
 
@@ -45,7 +46,9 @@ impl DeadLetterAdmin for EmbeddedBackend {
         let moved = self
             .store
             .writer
-            .call_many(move |conn| ops::redrive(conn, &eq, &dq, limit, now_ms()))
+            .call(Kind::Durable, move |conn| {
+                ops::redrive(conn, &eq, &dq, limit, now_ms())
+            })
             .await?;
         Ok(moved)
     }

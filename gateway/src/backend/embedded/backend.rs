@@ -11,6 +11,7 @@ use tokio::{sync::Notify, time::Instant};
 use super::{
     EmbeddedConfig, ops,
     store::{OpenMode, Store},
+    writer::Kind,
 };
 use crate::backend::{
     Backend, BackendError, DeadLetterAdmin, DeadLetterStory, Failure, NewMessage, QueueStats,
@@ -72,7 +73,9 @@ impl EmbeddedBackend {
     pub async fn execute_sql(&self, sql: String) -> Result<usize, BackendError> {
         self.store
             .writer
-            .call(move |conn| conn.execute(&sql, []).map_err(ops::sql_err))
+            .call(Kind::Durable, move |conn| {
+                conn.execute(&sql, []).map_err(ops::sql_err)
+            })
             .await
     }
 }
@@ -98,7 +101,11 @@ impl Backend for EmbeddedBackend {
             let batch = self
                 .store
                 .writer
-                .call_many(move |conn| ops::receive(conn, &q, max, lease, ops::now_ms()))
+                // A receive that fails half-way leaves some rows leased: they come back
+                // when their lease lapses, so no savepoint is needed.
+                .call(Kind::Quick, move |conn| {
+                    ops::receive(conn, &q, max, lease, ops::now_ms())
+                })
                 .await?;
             let now = Instant::now();
             if !batch.is_empty() || now >= deadline {
@@ -121,13 +128,18 @@ impl Backend for EmbeddedBackend {
         let r = receipt.clone();
         self.store
             .writer
-            .call(move |conn| ops::extend(conn, &r, lease, ops::now_ms()))
+            .call(Kind::Quick, move |conn| {
+                ops::extend(conn, &r, lease, ops::now_ms())
+            })
             .await
     }
 
     async fn ack(&self, _queue: &str, receipt: &Receipt) -> Result<(), BackendError> {
         let r = receipt.clone();
-        self.store.writer.call(move |conn| ops::ack(conn, &r)).await
+        self.store
+            .writer
+            .call(Kind::Quick, move |conn| ops::ack(conn, &r))
+            .await
     }
 
     async fn release(
@@ -141,7 +153,9 @@ impl Backend for EmbeddedBackend {
         let f = failure.cloned();
         self.store
             .writer
-            .call(move |conn| ops::release(conn, &r, delay, f.as_ref(), ops::now_ms()))
+            .call(Kind::Quick, move |conn| {
+                ops::release(conn, &r, delay, f.as_ref(), ops::now_ms())
+            })
             .await?;
         if delay.is_zero() {
             self.published.notify_waiters();
@@ -158,7 +172,9 @@ impl Backend for EmbeddedBackend {
         let (m, q, st) = (message.clone(), error_queue.to_owned(), story.clone());
         self.store
             .writer
-            .call_many(move |conn| ops::dead_letter(conn, &m, &q, &st, ops::now_ms()))
+            .call(Kind::Durable, move |conn| {
+                ops::dead_letter(conn, &m, &q, &st, ops::now_ms())
+            })
             .await?;
         self.published.notify_waiters();
         Ok(())
@@ -169,7 +185,9 @@ impl Backend for EmbeddedBackend {
         let ids = self
             .store
             .writer
-            .call_many(move |conn| ops::publish(conn, &messages, ops::now_ms(), window))
+            .call(Kind::Durable, move |conn| {
+                ops::publish(conn, &messages, ops::now_ms(), window)
+            })
             .await?;
         self.published.notify_waiters();
         Ok(ids)

@@ -2,9 +2,10 @@
 //! and a connection of its own for what only reads it (counts, listings), so a slow
 //! listing never holds up a settle.
 //!
-//! Durability: WAL mode with `synchronous = FULL`. An operation is answered only after the
-//! commit that contains it has synced the log to disk, so what ferry acknowledged (a
-//! publish, an ack, a retry) survives a crash of ferry and a power loss. Several ferry
+//! Durability: WAL mode; a publish (a dead letter, a redrive) is answered only after the
+//! commit that contains it has synced the log to disk, so a message ferry accepted
+//! survives a crash of ferry and a power loss; leases, acks and retries commit without
+//! waiting for the disk (see [`super::writer`]). Several ferry
 //! processes on one host may share the file (SQLite's locks serialise their writers); the
 //! file must be on a local filesystem, since WAL mode needs shared memory between them.
 

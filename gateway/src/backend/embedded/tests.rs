@@ -195,3 +195,27 @@ async fn drain(b: &EmbeddedBackend) -> Vec<String> {
         ids.extend(got.into_iter().map(|m| m.id));
     }
 }
+
+/// The receive query reads the due index, in order, however many messages wait.
+#[test]
+fn the_receive_query_uses_the_due_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = rusqlite::Connection::open(dir.path().join("q.db")).unwrap();
+    conn.execute_batch(super::schema::SCHEMA).unwrap();
+    let plan: Vec<String> = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {}", super::ops::RECEIVE))
+        .unwrap()
+        .query_map(rusqlite::params!["q", 0, 10], |r| r.get::<_, String>(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let text = plan.join("; ");
+    assert!(
+        text.contains("USING INDEX messages_due (queue=? AND visible_at<?)"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("TEMP B-TREE"),
+        "sorted by the index, not afterwards: {text}"
+    );
+}

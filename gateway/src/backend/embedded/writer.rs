@@ -3,9 +3,16 @@
 //! Every operation that changes the file (receive leases rows, so it is one too) is sent
 //! to the writer thread over a bounded channel. The thread takes what is queued — up to
 //! [`MAX_BATCH`] operations — runs them in one `BEGIN IMMEDIATE` transaction, commits, and
-//! only then answers each caller. With `PRAGMA synchronous = FULL` the commit syncs the
-//! write-ahead log to disk, so an answered publish or ack survives a power loss, and one
-//! sync serves the whole batch: the busier the queue, the cheaper each durable operation.
+//! only then answers each caller.
+//!
+//! Durability is chosen per batch. A batch holding a *durable* operation (a publish, a
+//! dead letter, a redrive: what brings data into a queue) commits with `synchronous =
+//! FULL`, which syncs the write-ahead log to disk before the answer, so an answered
+//! publish survives a power loss; one sync serves the whole batch (group commit). A batch
+//! of leases, acks and retries only commits with `synchronous = NORMAL` (no sync: a power
+//! loss may undo the last of them, and the message is delivered again, which
+//! at-least-once delivery and de-duplication ids cover); the next durable commit syncs
+//! them too, in order.
 //!
 //! An operation of several statements runs in a savepoint of its own, so one that fails
 //! leaves no half of itself and does not undo the others. A failed commit fails every
@@ -31,12 +38,15 @@ trait Job: Send {
     /// Answers the caller: the operation's result once `committed` is `Ok`, else the
     /// commit's error.
     fn answer(self: Box<Self>, committed: Result<(), &BackendError>);
+    /// Whether the commit must reach the disk before the answer.
+    fn durable(&self) -> bool;
 }
 
 /// A job with its function, its result and where the answer goes.
 struct Call<T, F> {
     f: Option<F>,
     several_statements: bool,
+    durable: bool,
     result: Option<Result<T, BackendError>>,
     reply: oneshot::Sender<Result<T, BackendError>>,
 }
@@ -78,6 +88,21 @@ where
         };
         let _ = self.reply.send(answer);
     }
+
+    fn durable(&self) -> bool {
+        self.durable
+    }
+}
+
+/// How an operation is run.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Kind {
+    /// A lease, an ack, a retry: no savepoint (one that fails half-way leaves at most a
+    /// lease that lapses), committed without waiting for the disk.
+    Quick,
+    /// What brings data into a queue: in a savepoint of its own, answered only once the
+    /// commit is on disk.
+    Durable,
 }
 
 /// The handle on the writer thread; the thread ends when the last handle is dropped.
@@ -97,26 +122,8 @@ impl Writer {
         Ok(Self { tx })
     }
 
-    /// Runs `f` (one statement) in the next batch; answers after the commit.
-    pub(super) async fn call<T, F>(&self, f: F) -> Result<T, BackendError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, BackendError> + Send + 'static,
-    {
-        self.send(f, false).await
-    }
-
-    /// Runs `f` (several statements) in a savepoint of the next batch; answers after the
-    /// commit.
-    pub(super) async fn call_many<T, F>(&self, f: F) -> Result<T, BackendError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, BackendError> + Send + 'static,
-    {
-        self.send(f, true).await
-    }
-
-    async fn send<T, F>(&self, f: F, several_statements: bool) -> Result<T, BackendError>
+    /// Runs `f` in the next batch as `kind` says; answers after the commit.
+    pub(super) async fn call<T, F>(&self, kind: Kind, f: F) -> Result<T, BackendError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, BackendError> + Send + 'static,
@@ -124,7 +131,8 @@ impl Writer {
         let (reply, answer) = oneshot::channel();
         let job = Box::new(Call {
             f: Some(f),
-            several_statements,
+            several_statements: matches!(kind, Kind::Durable),
+            durable: matches!(kind, Kind::Durable),
             result: None,
             reply,
         });
@@ -141,12 +149,26 @@ impl Writer {
 /// The writer thread: a batch of what is queued, one transaction, one commit, answers.
 fn run(mut conn: Connection, mut rx: mpsc::Receiver<Box<dyn Job>>) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
+    // The schema set FULL.
+    let mut synced = true;
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
                 Ok(job) => batch.push(job),
                 Err(_) => break,
+            }
+        }
+        let durable = batch.iter().any(|j| j.durable());
+        if durable != synced {
+            let pragma = if durable {
+                "PRAGMA synchronous = FULL"
+            } else {
+                "PRAGMA synchronous = NORMAL"
+            };
+            // Should the switch fail, FULL stays (never less durable than asked).
+            if conn.execute_batch(pragma).is_ok() {
+                synced = durable;
             }
         }
         let committed = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
