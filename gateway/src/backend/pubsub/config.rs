@@ -1,5 +1,8 @@
-//! `[backend.pubsub]`: which Google Cloud project, and where the emulator listens when one
-//! is used instead of Google's service.
+//! `[backend.pubsub]`: which Google Cloud project, where the emulator listens when one
+//! is used instead of Google's service, how the retry subscriptions are named, and how
+//! ferry batches and remembers.
+
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -18,10 +21,38 @@ pub struct PubsubConfig {
     /// flow control, next to the message count derived from the room to start).
     #[serde(default = "default_max_outstanding_bytes")]
     pub max_outstanding_bytes: u64,
+    /// What names the retry topic and retry subscription of a subscription: its id plus
+    /// this suffix. ferry publishes its own copies of a message there (a retry that must
+    /// be durable or is delayed beyond 600 s, a hand-back under a dead-letter policy, a
+    /// redriven dead letter) and consumes them together with the subscription, so they
+    /// reach no other subscription of its topic. Both must exist (`ferry check`).
+    #[serde(default = "default_retry_suffix")]
+    pub retry_suffix: String,
+    /// How long an Acknowledge or ModifyAckDeadline waits for others to share its call
+    /// (up to 1 000 ack ids go at once).
+    #[serde(default = "default_settle_window", with = "humantime_serde")]
+    pub settle_window: Duration,
+    /// How many messages' attempt records (uncounted deliveries, in-place retries, failure
+    /// history) each subscription keeps in memory between deliveries; the oldest are
+    /// forgotten first, so messages settled by another replica cannot grow it.
+    #[serde(default = "default_attempt_memory")]
+    pub attempt_memory: usize,
 }
 
 fn default_max_outstanding_bytes() -> u64 {
     64 * 1024 * 1024
+}
+
+fn default_retry_suffix() -> String {
+    "-retry".to_owned()
+}
+
+fn default_settle_window() -> Duration {
+    Duration::from_millis(5)
+}
+
+fn default_attempt_memory() -> usize {
+    100_000
 }
 
 impl PubsubConfig {
@@ -31,7 +62,15 @@ impl PubsubConfig {
             project: project.into(),
             emulator_host: None,
             max_outstanding_bytes: default_max_outstanding_bytes(),
+            retry_suffix: default_retry_suffix(),
+            settle_window: default_settle_window(),
+            attempt_memory: default_attempt_memory(),
         }
+    }
+
+    /// The id of the retry topic and retry subscription of subscription `sub`.
+    pub fn retry_id(&self, sub: &str) -> String {
+        format!("{sub}{}", self.retry_suffix)
     }
 
     /// The emulator to use: `emulator_host`, else `PUBSUB_EMULATOR_HOST`, else none.
@@ -69,6 +108,26 @@ impl PubsubConfig {
         }
         if self.max_outstanding_bytes == 0 {
             out.push(("max_outstanding_bytes", "must be greater than zero".into()));
+        }
+        if self.retry_suffix.is_empty()
+            || !self
+                .retry_suffix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.~+%".contains(&b))
+        {
+            out.push((
+                "retry_suffix",
+                format!(
+                    "`{}` must be non-empty and use only letters, digits and - _ . ~ + %",
+                    self.retry_suffix
+                ),
+            ));
+        }
+        if self.settle_window > Duration::from_secs(1) {
+            out.push((
+                "settle_window",
+                "must be at most 1s (every ack waits for it)".into(),
+            ));
         }
         out
     }
