@@ -9,12 +9,16 @@
 //! aws-sdk-sqs consumer with the same limits and prints the ratio. `--server-pid
 //! "$FERRY_TEST_SQS_SERVER_PID"` adds the server's CPU; `--pin` gives it a core of its own.
 //! `cargo run --release -p ferry-bench --features pubsub --bin ferry-bench -- --backend
-//! pubsub` (with `FERRY_TEST_PUBSUB_EMULATOR_HOST` from `scripts/servers/pubsub.sh`).
+//! pubsub --baseline` (with `FERRY_TEST_PUBSUB_EMULATOR_HOST` from
+//! `scripts/servers/pubsub.sh`): also runs a direct gcloud-pubsub streaming-pull consumer
+//! with the same limits and batched acks, and prints the ratio.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod backends;
 #[cfg(feature = "sqs")]
 mod baseline;
+#[cfg(feature = "pubsub")]
+mod baseline_pubsub;
 mod measure;
 mod pin;
 mod worker;
@@ -42,7 +46,8 @@ struct Args {
     /// Payload size in bytes.
     #[arg(long, default_value_t = 256)]
     payload_bytes: usize,
-    /// Also run the direct-consumer baseline on the same backend (sqs) and print the ratio.
+    /// Also run the direct-consumer baseline on the same backend (sqs, pubsub) and print
+    /// the ratio.
     #[arg(long)]
     baseline: bool,
     /// The queue server's process id (ElasticMQ's or the emulator's, printed by
@@ -194,41 +199,61 @@ async fn run(args: Args, machine: String) {
 }
 
 /// Runs the direct-consumer baseline on a queue of its own and prints the comparison.
-#[cfg(feature = "sqs")]
 async fn run_baseline(backend: &backends::BenchBackend, args: &Args, when: &str) -> f64 {
-    let sqs = backend
-        .sqs()
-        .expect("--baseline needs --backend sqs (built with --features sqs)");
     let queue = format!("bench-baseline-{when}-{}", std::process::id());
     backend.create(&queue).await;
     backend
         .load(&queue, args.messages, args.payload_bytes)
         .await;
-    let url = sqs.queue_url(&queue).await.unwrap();
     let cpu = Cpu::now(args);
-    let b = baseline::consume(
-        sqs.client(),
-        &url,
-        args.messages,
-        args.max_in_flight as usize,
-        args.batch as usize,
-    )
-    .await;
+    let (elapsed, what) = consume_baseline(backend, args, &queue).await;
     let n = args.messages as f64;
-    let rate = n / b.elapsed.as_secs_f64();
+    let rate = n / elapsed.as_secs_f64();
+    println!("\n== baseline {when} ferry ({what}, same limits, in-process no-op handler)");
     println!(
-        "\n== baseline {when} ferry (direct aws-sdk-sqs consumer, same limits, in-process no-op handler)"
-    );
-    println!(
-        "throughput:            {rate:.0} messages/s ({} in {:.2?})",
-        args.messages, b.elapsed
+        "throughput:            {rate:.0} messages/s ({} in {elapsed:.2?})",
+        args.messages
     );
     cpu.print_since(args, n, "consumer CPU:");
     backend.finish(&queue).await;
     rate
 }
 
-#[cfg(not(feature = "sqs"))]
-async fn run_baseline(_: &backends::BenchBackend, _: &Args, _: &str) -> f64 {
-    panic!("--baseline needs --backend sqs, built with --features sqs");
+/// Runs the baseline consumer of the backend under benchmark on `queue`.
+#[allow(unused_variables, unreachable_code)]
+async fn consume_baseline(
+    backend: &backends::BenchBackend,
+    args: &Args,
+    queue: &str,
+) -> (Duration, &'static str) {
+    #[cfg(feature = "sqs")]
+    if let Some(sqs) = backend.sqs() {
+        let url = sqs.queue_url(queue).await.unwrap();
+        let b = baseline::consume(
+            sqs.client(),
+            &url,
+            args.messages,
+            args.max_in_flight as usize,
+            args.batch as usize,
+        )
+        .await;
+        return (b.elapsed, "direct aws-sdk-sqs consumer");
+    }
+    #[cfg(feature = "pubsub")]
+    if let Some(client) = backend.pubsub() {
+        let b = baseline_pubsub::consume(
+            client,
+            queue,
+            args.messages,
+            args.max_in_flight as usize,
+            backends::PUBSUB_ACK_DEADLINE,
+            Duration::from_millis(5),
+        )
+        .await;
+        return (
+            b.elapsed,
+            "direct gcloud-pubsub streaming-pull consumer, batched acks",
+        );
+    }
+    panic!("--baseline needs --backend sqs or pubsub, built with that feature");
 }

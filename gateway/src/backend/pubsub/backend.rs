@@ -106,6 +106,7 @@ impl PubsubBackend {
             ],
             retry_topic: retry_info.topic,
             max_bytes: self.config.max_outstanding_bytes,
+            streams: self.config.streams,
             planned,
             memory: self.config.attempt_memory,
         };

@@ -21,6 +21,12 @@ pub struct PubsubConfig {
     /// flow control, next to the message count derived from the room to start).
     #[serde(default = "default_max_outstanding_bytes")]
     pub max_outstanding_bytes: u64,
+    /// How many StreamingPull streams ferry opens on each subscription (the retry
+    /// subscription has one). Google's emulator delivers about 2 000 messages/s per
+    /// stream; Google's client libraries open several too. The subscription's room
+    /// (`max_in_flight`) is shared among them.
+    #[serde(default = "default_streams")]
+    pub streams: usize,
     /// What names the retry topic and retry subscription of a subscription: its id plus
     /// this suffix. ferry publishes its own copies of a message there (a retry that must
     /// be durable or is delayed beyond 600 s, a hand-back under a dead-letter policy, a
@@ -43,6 +49,10 @@ fn default_max_outstanding_bytes() -> u64 {
     64 * 1024 * 1024
 }
 
+fn default_streams() -> usize {
+    4
+}
+
 fn default_retry_suffix() -> String {
     "-retry".to_owned()
 }
@@ -62,6 +72,7 @@ impl PubsubConfig {
             project: project.into(),
             emulator_host: None,
             max_outstanding_bytes: default_max_outstanding_bytes(),
+            streams: default_streams(),
             retry_suffix: default_retry_suffix(),
             settle_window: default_settle_window(),
             attempt_memory: default_attempt_memory(),
@@ -108,6 +119,9 @@ impl PubsubConfig {
         }
         if self.max_outstanding_bytes == 0 {
             out.push(("max_outstanding_bytes", "must be greater than zero".into()));
+        }
+        if !(1..=32).contains(&self.streams) {
+            out.push(("streams", "must be between 1 and 32".into()));
         }
         if self.retry_suffix.is_empty()
             || !self

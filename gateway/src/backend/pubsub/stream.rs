@@ -143,15 +143,24 @@ async fn open(
     Opening::Closed(rest, next)
 }
 
+/// How a stream task is told what to be and reports what happens.
+pub(super) struct Link {
+    /// How many streams share the room of [`Control::Open`] (each asks for its share).
+    pub share: usize,
+    /// What the stream should be.
+    pub control: watch::Receiver<Control>,
+    /// Where it reports.
+    pub events: mpsc::UnboundedSender<Event>,
+}
+
 /// The stream task of subscription `sub` (`max_bytes` of flow control), until
 /// [`Control::Stop`] or until nobody listens to its events.
-pub(super) async fn run(
-    api: Api,
-    sub: String,
-    max_bytes: i64,
-    mut control: watch::Receiver<Control>,
-    events: mpsc::UnboundedSender<Event>,
-) {
+pub(super) async fn run(api: Api, sub: String, max_bytes: i64, link: Link) {
+    let Link {
+        share,
+        mut control,
+        events,
+    } = link;
     let backoff =
         Backoff::new(Duration::from_millis(200), Duration::from_secs(10)).unwrap_or_default();
     let mut failures = 0u32;
@@ -169,7 +178,8 @@ pub(super) async fn run(
         let request = StreamingPullRequest {
             subscription: api.sub_name(&sub),
             stream_ack_deadline_seconds: secs,
-            max_outstanding_messages: i64::try_from(room).unwrap_or(i64::MAX),
+            max_outstanding_messages: i64::try_from(room.div_ceil(share.max(1)))
+                .unwrap_or(i64::MAX),
             max_outstanding_bytes: max_bytes,
             ..StreamingPullRequest::default()
         };

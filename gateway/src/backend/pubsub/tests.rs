@@ -92,18 +92,21 @@ fn config_problems_name_the_key() {
     c.max_outstanding_bytes = 0;
     c.retry_suffix = "/retry".into();
     c.settle_window = Duration::from_secs(2);
+    c.streams = 0;
     let keys: Vec<&str> = c.problems().iter().map(|(k, _)| *k).collect();
     assert_eq!(
         keys,
         [
             "emulator_host",
             "max_outstanding_bytes",
+            "streams",
             "retry_suffix",
             "settle_window"
         ]
     );
     c.retry_suffix = "-retry".into();
     c.settle_window = Duration::from_millis(5);
+    c.streams = 4;
     assert_eq!(c.retry_id("orders"), "orders-retry");
     c.emulator_host = Some("127.0.0.1:8085".into());
     c.project = String::new();

@@ -1,5 +1,6 @@
 //! The feed's driver: one task per consumed subscription that runs the stream tasks of the
-//! subscription and of its retry subscription (`stream.rs`), takes what they report into
+//! subscription (`backend.pubsub.streams` of them) and of its retry subscription (one,
+//! `stream.rs`), takes what they report into
 //! the [`State`], steers them from the state's demand, renews the deadlines of buffered
 //! deliveries and hands the buffer back when nobody asks for it. [`Shared`] is what the
 //! driver and the receive API (`mod.rs`) share.
@@ -49,6 +50,8 @@ pub(in crate::backend::pubsub) struct Shared {
     pub acks: Arc<Acks>,
     /// `max_outstanding_bytes` of each stream.
     pub max_bytes: i64,
+    /// Streams on the subscription (the retry subscription has one).
+    pub streams: usize,
     /// The state.
     pub state: Mutex<State>,
     /// Woken when deliveries arrive or a failure is reported.
@@ -207,14 +210,23 @@ pub(in crate::backend::pubsub) async fn run(shared: Arc<Shared>, stop: Cancellat
     let (main_tx, mut main_rx) = mpsc::unbounded_channel();
     let (retry_tx, mut retry_rx) = mpsc::unbounded_channel();
     let mut tasks = Vec::new();
-    for (source, tx) in [(Source::Main, main_tx), (Source::Retry, retry_tx)] {
-        tasks.push(tokio::spawn(stream::run(
-            shared.api.clone(),
-            shared.sub(source).to_owned(),
-            shared.max_bytes,
-            controls[usize::from(source == Source::Retry)].subscribe(),
-            tx,
-        )));
+    for (source, tx, count) in [
+        (Source::Main, main_tx, shared.streams),
+        (Source::Retry, retry_tx, 1),
+    ] {
+        for _ in 0..count {
+            let link = stream::Link {
+                share: count,
+                control: controls[usize::from(source == Source::Retry)].subscribe(),
+                events: tx.clone(),
+            };
+            tasks.push(tokio::spawn(stream::run(
+                shared.api.clone(),
+                shared.sub(source).to_owned(),
+                shared.max_bytes,
+                link,
+            )));
+        }
     }
     let mut tick = tokio::time::interval(TICK);
     loop {

@@ -1,0 +1,124 @@
+//! The baseline of `--backend pubsub --baseline`: a direct consumer written with
+//! gcloud-pubsub, the way a team would without ferry. It uses the crate's own streaming
+//! pull (`Subscription::subscribe`) with the same flow control (`max_in_flight` messages
+//! outstanding, the same ack deadline), holds at most `max_in_flight` messages at once
+//! (the emulator does not enforce flow control), calls the same no-op handler (records the
+//! start time, reads the attributes and `delivery_attempt`) in-process instead of over
+//! gRPC, and acknowledges in batches the way Google's client libraries do and ferry does:
+//! an ack waits at most `window` for others, up to 1 000 ack ids per Acknowledge. A
+//! message's slot is free once its ack is confirmed, as in ferry.
+//! ferry's throughput divided by this one is the ratio the Pub/Sub backend is held to.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant, SystemTime},
+};
+
+use futures::StreamExt;
+use gcloud_pubsub::{
+    client::Client,
+    subscriber::SubscriberConfig,
+    subscription::{SubscribeConfig, Subscription},
+};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+
+/// Ack ids per Acknowledge (ferry's batch size too).
+const BATCH: usize = 1000;
+
+/// What the baseline measured.
+pub struct Baseline {
+    /// From opening the stream to the last confirmed ack.
+    pub elapsed: Duration,
+}
+
+/// The handler: the same work as the benchmark's no-op worker.
+fn handle(
+    starts: &Mutex<HashMap<String, SystemTime>>,
+    m: &gcloud_pubsub::subscriber::ReceivedMessage,
+) {
+    let _ = (m.message.attributes.len(), m.delivery_attempt());
+    starts
+        .lock()
+        .unwrap()
+        .entry(m.message.message_id.clone())
+        .or_insert_with(SystemTime::now);
+}
+
+/// Consumes `n` messages from subscription `sub`, acks batched within `window`.
+pub async fn consume(
+    client: &Client,
+    sub: &str,
+    n: usize,
+    max_in_flight: usize,
+    ack_deadline: i32,
+    window: Duration,
+) -> Baseline {
+    let subscription = client.subscription(sub);
+    let slots = Arc::new(Semaphore::new(max_in_flight));
+    let starts: Arc<Mutex<HashMap<String, SystemTime>>> = Arc::default();
+    let (acks, rx) = mpsc::unbounded_channel();
+    let started = Instant::now();
+    let acker = tokio::spawn(acknowledge(subscription.clone(), rx, n, window));
+    let config = SubscribeConfig::default().with_subscriber_config(SubscriberConfig {
+        stream_ack_deadline_seconds: ack_deadline,
+        max_outstanding_messages: i64::try_from(max_in_flight).unwrap_or(i64::MAX),
+        ..SubscriberConfig::default()
+    });
+    let mut stream = subscription.subscribe(Some(config)).await.unwrap();
+    let mut received = 0;
+    while received < n {
+        let permit = slots.clone().acquire_owned().await.unwrap();
+        let Some(m) = stream.next().await else { break };
+        received += 1;
+        let (acks, starts) = (acks.clone(), starts.clone());
+        tokio::spawn(async move {
+            handle(&starts, &m);
+            let _ = acks.send((m.ack_id().to_owned(), permit));
+        });
+    }
+    acker.await.unwrap();
+    let elapsed = started.elapsed();
+    stream.dispose().await;
+    Baseline { elapsed }
+}
+
+/// Sends the acks of `rx` in batches until `n` are confirmed.
+async fn acknowledge(
+    subscription: Subscription,
+    mut rx: mpsc::UnboundedReceiver<(String, OwnedSemaphorePermit)>,
+    n: usize,
+    window: Duration,
+) {
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<usize>();
+    let mut confirmed = 0;
+    let mut open = true;
+    while confirmed < n {
+        tokio::select! {
+            first = rx.recv(), if open => {
+                let Some(first) = first else { open = false; continue };
+                let mut batch = vec![first];
+                let deadline = tokio::time::Instant::now() + window;
+                while batch.len() < BATCH {
+                    tokio::select! {
+                        next = rx.recv() => match next {
+                            Some(a) => batch.push(a),
+                            None => break,
+                        },
+                        () = tokio::time::sleep_until(deadline) => break,
+                    }
+                }
+                let (subscription, done) = (subscription.clone(), done_tx.clone());
+                tokio::spawn(async move {
+                    let (ids, permits): (Vec<String>, Vec<OwnedSemaphorePermit>) =
+                        batch.into_iter().unzip();
+                    let count = ids.len();
+                    subscription.ack(ids).await.expect("acknowledging");
+                    drop(permits);
+                    let _ = done.send(count);
+                });
+            }
+            Some(count) = done_rx.recv() => confirmed += count,
+        }
+    }
+}
