@@ -1,7 +1,9 @@
 //! [`Acks`]: Acknowledge and ModifyAckDeadline calls, batched per subscription, as
-//! Google's client libraries batch them. A request waits at most the settle window
-//! (`backend.pubsub.settle_window`) for others to share its call; a call carries up to
-//! [`BATCH`] ack ids, and ModifyAckDeadline groups them by deadline. The caller gets the
+//! Google's client libraries batch them. A request goes at once while no call of its
+//! subscription is out; otherwise it waits at most the settle window
+//! (`backend.pubsub.settle_window`), or until a call comes back, for others to share its
+//! call. A call carries up to [`BATCH`] ack ids, and ModifyAckDeadline groups them by
+//! deadline. The caller gets the
 //! result of the call that carried its ack ids: an ack is only reported done when Pub/Sub
 //! confirmed it. A batch refused as a whole for an argument (a malformed or foreign ack id)
 //! is sent again one request at a time, so one bad ack id fails only its own caller.
@@ -104,23 +106,47 @@ impl Acks {
     }
 }
 
-/// Collects the requests of one subscription into calls and sends them.
+/// Collects the requests of one subscription into calls and sends them: at once while no
+/// call of the lane is out, else when the window has passed, a call came back or a batch
+/// is full (so a quiet subscription pays no window, a busy one shares calls).
 async fn lane(api: Api, sub: String, window: Duration, mut rx: mpsc::UnboundedReceiver<Request>) {
-    while let Some(first) = rx.recv().await {
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<()>();
+    let mut out = 0usize;
+    loop {
+        let first = tokio::select! {
+            r = rx.recv() => match r {
+                Some(r) => r,
+                None => return,
+            },
+            Some(()) = done_rx.recv() => {
+                out -= 1;
+                continue;
+            }
+        };
         let mut batches: HashMap<Op, (usize, Vec<Request>)> = HashMap::new();
         let mut full = add(&mut batches, first);
+        while !full && let Ok(r) = rx.try_recv() {
+            full = add(&mut batches, r);
+        }
         let deadline = Instant::now() + window;
-        while !full {
+        while !full && out > 0 {
             tokio::select! {
                 next = rx.recv() => match next {
                     Some(r) => full = add(&mut batches, r),
                     None => break,
                 },
+                Some(()) = done_rx.recv() => out -= 1,
                 () = tokio::time::sleep_until(deadline) => break,
             }
         }
         for (op, (_, requests)) in batches {
-            tokio::spawn(send(api.clone(), sub.clone(), op, requests));
+            out += 1;
+            let done = done_tx.clone();
+            let (api, sub) = (api.clone(), sub.clone());
+            tokio::spawn(async move {
+                send(api, sub, op, requests).await;
+                let _ = done.send(());
+            });
         }
     }
 }

@@ -40,9 +40,6 @@ const DEADLINE_SLACK: Duration = Duration::from_secs(2);
 pub(in crate::backend::pubsub) const KEY_HOLD: Duration = Duration::from_secs(60);
 /// A delivery whose `ferry.deliver_at` is less than this ahead is handed out at once.
 const DUE_SLACK: Duration = Duration::from_millis(5);
-/// A buffered delivery handed out within this of its last deadline change still has the
-/// stream's whole deadline: it needs no ModifyAckDeadline when that equals the lease.
-const FRESH: Duration = Duration::from_secs(1);
 /// What marks the receipt of a delivery from the retry subscription.
 const RETRY_MARK: &str = "ferry-retry:";
 
@@ -343,8 +340,10 @@ impl State {
                 break;
             };
             self.buffered.remove(b.message_id());
+            // Dispatch extends a lease every third of it: a delivery with two thirds of the
+            // lease left on a stream whose deadline is the lease needs no new deadline.
             let fresh = self.stream_secs[b.source.index()] == self.lease_secs
-                && now.saturating_duration_since(b.extended_at) < FRESH;
+                && now.saturating_duration_since(b.extended_at) < third(self.lease_secs);
             if !fresh {
                 taken.to_lease.push((b.source, b.rm.ack_id.clone()));
             }
@@ -520,10 +519,11 @@ impl State {
         out
     }
 
-    /// Buffered deliveries of `source` whose stream deadline of `secs` is half gone: their
-    /// ack ids, now counted as renewed.
+    /// Buffered deliveries of `source` with a third of their stream deadline of `secs`
+    /// gone: their ack ids, now counted as renewed (so a buffered delivery keeps two thirds
+    /// of its deadline, which a hand-out relies on).
     pub fn keep_alive(&mut self, source: Source, secs: i32, now: Instant) -> Vec<String> {
-        let due = Duration::from_secs(u64::try_from(secs / 2).unwrap_or(5));
+        let due = third(secs);
         self.buffer
             .iter_mut()
             .filter(|b| b.source == source && now.saturating_duration_since(b.extended_at) >= due)
@@ -545,4 +545,10 @@ impl State {
     pub fn buffered(&self) -> usize {
         self.buffer.len()
     }
+}
+
+/// A third of `secs` seconds, less the driver's tick and a call's time.
+fn third(secs: i32) -> Duration {
+    Duration::from_millis(u64::try_from(secs).unwrap_or(0) * 1000 / 3)
+        .saturating_sub(Duration::from_secs(1))
 }

@@ -229,7 +229,7 @@ fn demand_and_fresh_leases() {
         fresh.to_lease.is_empty(),
         "the stream's deadline is the lease"
     );
-    let stale = st.take("s", 1, now + Duration::from_secs(5));
+    let stale = st.take("s", 1, now + Duration::from_secs(10));
     assert_eq!(stale.to_lease, [(Source::Main, "a2".to_owned())]);
     assert!(
         st.wanted(now + Duration::from_secs(9)),
