@@ -4,9 +4,10 @@
 //! outstanding, the same ack deadline), holds at most `max_in_flight` messages at once
 //! (the emulator does not enforce flow control), calls the same no-op handler (records the
 //! start time, reads the attributes and `delivery_attempt`) in-process instead of over
-//! gRPC, and acknowledges in batches the way Google's client libraries do and ferry does:
-//! an ack waits at most `window` for others, up to 1 000 ack ids per Acknowledge. A
-//! message's slot is free once its ack is confirmed, as in ferry.
+//! gRPC, and acknowledges in batches the way ferry does: at once while no Acknowledge is
+//! out, else waiting at most `window` (or until one comes back) for others, up to 1 000
+//! ack ids per Acknowledge. A message's slot is free once its ack is confirmed, as in
+//! ferry.
 //! ferry's throughput divided by this one is the ratio the Pub/Sub backend is held to.
 
 use std::{
@@ -53,6 +54,7 @@ pub async fn consume(
     max_in_flight: usize,
     ack_deadline: i32,
     window: Duration,
+    streams: usize,
 ) -> Baseline {
     let subscription = client.subscription(sub);
     let slots = Arc::new(Semaphore::new(max_in_flight));
@@ -65,7 +67,11 @@ pub async fn consume(
         max_outstanding_messages: i64::try_from(max_in_flight).unwrap_or(i64::MAX),
         ..SubscriberConfig::default()
     });
-    let mut stream = subscription.subscribe(Some(config)).await.unwrap();
+    let mut opened = Vec::new();
+    for _ in 0..streams.max(1) {
+        opened.push(subscription.subscribe(Some(config.clone())).await.unwrap());
+    }
+    let mut stream = futures::stream::select_all(opened);
     let mut received = 0;
     while received < n {
         let permit = slots.clone().acquire_owned().await.unwrap();
@@ -79,11 +85,15 @@ pub async fn consume(
     }
     acker.await.unwrap();
     let elapsed = started.elapsed();
-    stream.dispose().await;
+    for s in stream.into_iter() {
+        s.dispose().await;
+    }
     Baseline { elapsed }
 }
 
-/// Sends the acks of `rx` in batches until `n` are confirmed.
+/// Sends the acks of `rx` in batches until `n` are confirmed, the way ferry batches them
+/// (`gateway/src/backend/pubsub/acks.rs`): at once while no Acknowledge is out, else when
+/// `window` has passed, one came back or the batch is full.
 async fn acknowledge(
     subscription: Subscription,
     mut rx: mpsc::UnboundedReceiver<(String, OwnedSemaphorePermit)>,
@@ -92,33 +102,54 @@ async fn acknowledge(
 ) {
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<usize>();
     let mut confirmed = 0;
-    let mut open = true;
+    let mut out = 0usize;
     while confirmed < n {
-        tokio::select! {
-            first = rx.recv(), if open => {
-                let Some(first) = first else { open = false; continue };
-                let mut batch = vec![first];
-                let deadline = tokio::time::Instant::now() + window;
-                while batch.len() < BATCH {
-                    tokio::select! {
-                        next = rx.recv() => match next {
-                            Some(a) => batch.push(a),
-                            None => break,
-                        },
-                        () = tokio::time::sleep_until(deadline) => break,
-                    }
-                }
-                let (subscription, done) = (subscription.clone(), done_tx.clone());
-                tokio::spawn(async move {
-                    let (ids, permits): (Vec<String>, Vec<OwnedSemaphorePermit>) =
-                        batch.into_iter().unzip();
-                    let count = ids.len();
-                    subscription.ack(ids).await.expect("acknowledging");
-                    drop(permits);
-                    let _ = done.send(count);
-                });
+        let first = tokio::select! {
+            first = rx.recv() => match first {
+                Some(a) => a,
+                None => break,
+            },
+            Some(count) = done_rx.recv() => {
+                out -= 1;
+                confirmed += count;
+                continue;
             }
-            Some(count) = done_rx.recv() => confirmed += count,
+        };
+        let mut batch = vec![first];
+        while batch.len() < BATCH
+            && let Ok(a) = rx.try_recv()
+        {
+            batch.push(a);
+        }
+        let deadline = tokio::time::Instant::now() + window;
+        while batch.len() < BATCH && out > 0 {
+            tokio::select! {
+                next = rx.recv() => match next {
+                    Some(a) => batch.push(a),
+                    None => break,
+                },
+                Some(count) = done_rx.recv() => {
+                    out -= 1;
+                    confirmed += count;
+                }
+                () = tokio::time::sleep_until(deadline) => break,
+            }
+        }
+        out += 1;
+        let (subscription, done) = (subscription.clone(), done_tx.clone());
+        tokio::spawn(async move {
+            let (ids, permits): (Vec<String>, Vec<OwnedSemaphorePermit>) =
+                batch.into_iter().unzip();
+            let count = ids.len();
+            subscription.ack(ids).await.expect("acknowledging");
+            drop(permits);
+            let _ = done.send(count);
+        });
+    }
+    while confirmed < n {
+        match done_rx.recv().await {
+            Some(count) => confirmed += count,
+            None => break,
         }
     }
 }

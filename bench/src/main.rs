@@ -50,6 +50,11 @@ struct Args {
     /// the ratio.
     #[arg(long)]
     baseline: bool,
+    /// StreamingPull streams per subscription (pubsub): written into ferry's config as
+    /// `backend.pubsub.streams`, and opened by the baseline. Unset: ferry's default, which
+    /// the baseline opens too (and nothing is written, so an older ferry runs as well).
+    #[arg(long)]
+    streams: Option<usize>,
     /// The queue server's process id (ElasticMQ's or the emulator's, printed by
     /// `scripts/servers/*.sh start`): also print its CPU per 1000 messages in each run.
     #[arg(long)]
@@ -134,11 +139,15 @@ async fn run(args: Args, machine: String) {
         loaded.elapsed()
     );
 
+    let mut backend_toml = backend.config_toml().to_owned();
+    if let (true, Some(n)) = (args.backend == "pubsub", args.streams) {
+        backend_toml.push_str(&format!("streams = {n}\n"));
+    }
     let config = format!(
         "service = \"bench\"\n[worker]\naddress = \"{}\"\n[gateway]\nenabled = false\n[admin]\nenabled = false\n{}\n\
          [subscriptions.bench]\nqueue = \"{queue}\"\nmax_in_flight = {}\nbatch_size = {}\nreceive_wait = \"200ms\"\n",
         worker.url(),
-        backend.config_toml(),
+        backend_toml,
         args.max_in_flight,
         args.batch
     );
@@ -219,6 +228,13 @@ async fn run_baseline(backend: &backends::BenchBackend, args: &Args, when: &str)
     rate
 }
 
+/// The streams per subscription of `--streams`, else ferry's default.
+#[cfg(feature = "pubsub")]
+fn pubsub_streams(args: &Args) -> usize {
+    args.streams
+        .unwrap_or_else(|| ferry::backend::pubsub::PubsubConfig::new("default").streams)
+}
+
 /// Runs the baseline consumer of the backend under benchmark on `queue`.
 #[allow(unused_variables, unreachable_code)]
 async fn consume_baseline(
@@ -248,6 +264,7 @@ async fn consume_baseline(
             args.max_in_flight as usize,
             backends::PUBSUB_ACK_DEADLINE,
             Duration::from_millis(5),
+            pubsub_streams(args),
         )
         .await;
         return (
