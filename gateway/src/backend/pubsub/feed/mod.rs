@@ -20,6 +20,7 @@
 //! once through the next receive (ferry logs it as `receive.failed`), so consumption never
 //! stops silently.
 
+mod delivery;
 mod driver;
 mod ledger;
 pub(super) mod state;

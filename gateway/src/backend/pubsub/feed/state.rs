@@ -24,8 +24,10 @@ use std::{
 use bytes::Bytes;
 use gcloud_googleapis::pubsub::v1::ReceivedMessage;
 
+pub(in crate::backend::pubsub) use super::delivery::{Held, Source, Taken};
 use super::{
-    super::attrs::{Carried, deadline_secs, split},
+    super::attrs::{deadline_secs, split},
+    delivery::{Buffered, attempt, ferry_id},
     ledger::Ledger,
 };
 use crate::backend::{Failure, Receipt, Received};
@@ -40,118 +42,11 @@ const DEADLINE_SLACK: Duration = Duration::from_secs(2);
 pub(in crate::backend::pubsub) const KEY_HOLD: Duration = Duration::from_secs(60);
 /// A delivery whose `ferry.deliver_at` is less than this ahead is handed out at once.
 const DUE_SLACK: Duration = Duration::from_millis(5);
-/// What marks the receipt of a delivery from the retry subscription.
-const RETRY_MARK: &str = "ferry-retry:";
-
-/// Which of a feed's two subscriptions a delivery came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(in crate::backend::pubsub) enum Source {
-    /// The configured subscription.
-    Main,
-    /// Its retry subscription.
-    Retry,
-}
-
-impl Source {
-    /// Both, in index order.
-    pub const BOTH: [Self; 2] = [Self::Main, Self::Retry];
-
-    fn index(self) -> usize {
-        match self {
-            Self::Main => 0,
-            Self::Retry => 1,
-        }
-    }
-
-    /// The receipt of ack id `ack_id` from this subscription.
-    pub fn receipt(self, ack_id: &str) -> String {
-        match self {
-            Self::Main => ack_id.to_owned(),
-            Self::Retry => format!("{RETRY_MARK}{ack_id}"),
-        }
-    }
-
-    /// Which subscription a receipt is of, and its ack id.
-    pub fn of_receipt(receipt: &str) -> (Self, &str) {
-        match receipt.strip_prefix(RETRY_MARK) {
-            Some(ack_id) => (Self::Retry, ack_id),
-            None => (Self::Main, receipt),
-        }
-    }
-}
-
-/// A delivery handed to ferry, until it is settled.
-#[derive(Debug, Clone)]
-pub(in crate::backend::pubsub) struct Held {
-    /// Which subscription it came from.
-    pub source: Source,
-    /// Its ack id there.
-    pub ack_id: String,
-    /// This copy's Pub/Sub message id.
-    pub message_id: String,
-    /// The ferry id.
-    pub id: String,
-    /// The body.
-    pub payload: Bytes,
-    /// The worker's attributes.
-    pub user: BTreeMap<String, String>,
-    /// The ordering key ("" for none).
-    pub ordering_key: String,
-    /// This delivery's attempt.
-    pub attempt: u32,
-    /// `ferry.dedup_id`.
-    pub dedup_id: Option<String>,
-    /// All attributes as JSON, kept when they were malformed.
-    pub raw_attributes: Option<String>,
-    /// The failure history so far.
-    pub failure: Option<Failure>,
-    /// When the message was first published.
-    pub published_at: Option<SystemTime>,
-}
-
-#[derive(Debug)]
-struct Buffered {
-    source: Source,
-    rm: ReceivedMessage,
-    carried: Carried,
-    extended_at: Instant,
-}
-
-impl Buffered {
-    fn message_id(&self) -> &str {
-        self.rm
-            .message
-            .as_ref()
-            .map_or("", |m| m.message_id.as_str())
-    }
-    fn ordering_key(&self) -> &str {
-        self.rm
-            .message
-            .as_ref()
-            .map_or("", |m| m.ordering_key.as_str())
-    }
-    fn ferry_id(&self) -> String {
-        ferry_id(&self.carried, self.message_id())
-    }
-}
-
-fn ferry_id(carried: &Carried, message_id: &str) -> String {
-    carried.id.clone().unwrap_or_else(|| message_id.to_owned())
-}
 
 #[derive(Debug)]
 struct KeyHold {
     id: String,
     until: Option<Instant>,
-}
-
-/// What a receive took from the buffer.
-#[derive(Debug, Default)]
-pub(in crate::backend::pubsub) struct Taken {
-    /// The deliveries, now held.
-    pub received: Vec<Received>,
-    /// The ack ids whose deadline must be set to the lease (per subscription).
-    pub to_lease: Vec<(Source, String)>,
 }
 
 /// One feed's state.
@@ -362,16 +257,13 @@ impl State {
         } = b;
         let msg = rm.message.unwrap_or_default();
         let before = carried.attempts_before;
-        let known = self.ledger.get(&id);
-        let attempt = if self.native(source) {
-            let delivered = u32::try_from(rm.delivery_attempt).unwrap_or(0).max(1);
-            let given_back = self.ledger.uncounted(&id, &msg.message_id);
-            (before + delivered)
-                .saturating_sub(given_back)
-                .max(before + 1)
-        } else {
-            before + 1 + known.map_or(0, |e| e.retried)
-        };
+        let attempt = attempt(
+            self.native(source),
+            before,
+            rm.delivery_attempt,
+            self.ledger.uncounted(&id, &msg.message_id),
+            self.ledger.get(&id).map_or(0, |e| e.retried),
+        );
         if !msg.ordering_key.is_empty() {
             self.keys.insert(
                 msg.ordering_key.clone(),
