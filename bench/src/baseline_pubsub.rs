@@ -1,8 +1,8 @@
 //! The baseline of `--backend pubsub --baseline`: a direct consumer written with
 //! gcloud-pubsub, the way a team would without ferry. It uses the crate's own streaming
-//! pull (`Subscription::subscribe`) with the same flow control (`max_in_flight` messages
-//! outstanding, the same ack deadline), holds at most `max_in_flight` messages at once
-//! (the emulator does not enforce flow control), calls the same no-op handler (records the
+//! pull (`Subscription::subscribe`) with the same ack deadline and number of streams, each
+//! asking for `max_in_flight` messages outstanding (ferry divides that among its streams;
+//! the emulator enforces neither), holds at most `max_in_flight` messages at once, calls the same no-op handler (records the
 //! start time, reads the attributes and `delivery_attempt`) in-process instead of over
 //! gRPC, and acknowledges in batches the way ferry does: at once while no Acknowledge is
 //! out, else waiting at most `window` (or until one comes back) for others, up to 1 000
