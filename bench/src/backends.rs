@@ -11,6 +11,10 @@ use ferry::backend::{
     embedded::{EmbeddedBackend, EmbeddedConfig},
 };
 
+/// The ack deadline of the benchmark's Pub/Sub subscriptions (ferry's default lease).
+#[cfg(feature = "pubsub")]
+pub const PUBSUB_ACK_DEADLINE: i32 = 30;
+
 /// One backend under benchmark.
 pub struct BenchBackend {
     backend: Arc<dyn Backend>,
@@ -129,10 +133,15 @@ impl BenchBackend {
         }
         #[cfg(feature = "pubsub")]
         if let Some(admin) = &self.pubsub {
-            for q in [queue.to_owned(), format!("{queue}-errors")] {
+            // The queue, its retry topic and subscription (ferry's copies), its error queue.
+            for q in [
+                queue.to_owned(),
+                format!("{queue}-retry"),
+                format!("{queue}-errors"),
+            ] {
                 admin.create_topic(&q, None, None).await.unwrap();
                 let settings = gcloud_pubsub::subscription::SubscriptionConfig {
-                    ack_deadline_seconds: 30,
+                    ack_deadline_seconds: PUBSUB_ACK_DEADLINE,
                     ..Default::default()
                 };
                 admin
@@ -142,6 +151,12 @@ impl BenchBackend {
             }
         }
         let _ = queue;
+    }
+
+    /// The Pub/Sub client, when that is the backend under benchmark.
+    #[cfg(feature = "pubsub")]
+    pub fn pubsub(&self) -> Option<&gcloud_pubsub::client::Client> {
+        self.pubsub.as_ref()
     }
 
     /// The SQS backend, when that is the one under benchmark.

@@ -12,12 +12,16 @@
 //! aws-sdk-sqs consumer with the same limits and prints the ratio. `--server-pid
 //! "$FERRY_TEST_SQS_SERVER_PID"` adds the server's CPU; `--pin` gives it a core of its own.
 //! `cargo run --release -p ferry-bench --features pubsub --bin ferry-bench -- --backend
-//! pubsub` (with `FERRY_TEST_PUBSUB_EMULATOR_HOST` from `scripts/servers/pubsub.sh`).
+//! pubsub --baseline` (with `FERRY_TEST_PUBSUB_EMULATOR_HOST` from
+//! `scripts/servers/pubsub.sh`): also runs a direct gcloud-pubsub streaming-pull consumer
+//! with the same limits and batched acks, and prints the ratio.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod backends;
 #[cfg(feature = "sqs")]
 mod baseline;
+#[cfg(feature = "pubsub")]
+mod baseline_pubsub;
 mod instructions;
 mod measure;
 mod node_worker;
@@ -50,9 +54,15 @@ struct Args {
     /// Payload size in bytes.
     #[arg(long, default_value_t = 256)]
     payload_bytes: usize,
-    /// Also run the direct-consumer baseline on the same backend (sqs) and print the ratio.
+    /// Also run the direct-consumer baseline on the same backend (sqs, pubsub) and print
+    /// the ratio.
     #[arg(long)]
     baseline: bool,
+    /// StreamingPull streams per subscription (pubsub): written into ferry's config as
+    /// `backend.pubsub.streams`, and opened by the baseline. Unset: ferry's default, which
+    /// the baseline opens too (and nothing is written, so an older ferry runs as well).
+    #[arg(long)]
+    streams: Option<usize>,
     /// The queue server's process id (ElasticMQ's or the emulator's, printed by
     /// `scripts/servers/*.sh start`): also print its CPU per 1000 messages in each run.
     #[arg(long)]
@@ -137,12 +147,16 @@ async fn run(args: Args, machine: String) {
     } else {
         None
     };
+    let mut backend_toml = backend.config_toml().to_owned();
+    if let (true, Some(n)) = (args.backend == "pubsub", args.streams) {
+        backend_toml.push_str(&format!("streams = {n}\n"));
+    }
     let config_for = |queue: &str| {
         format!(
             "service = \"bench\"\n[worker]\naddress = \"{}\"\n[gateway]\nenabled = false\n[admin]\nenabled = false\n{}\n\
              [subscriptions.bench]\nqueue = \"{queue}\"\nmax_in_flight = {}\nbatch_size = {}\nreceive_wait = \"200ms\"\n",
             worker.url(),
-            backend.config_toml(),
+            backend_toml,
             args.max_in_flight,
             args.batch
         )
@@ -234,41 +248,72 @@ async fn run(args: Args, machine: String) {
 }
 
 /// Runs the direct-consumer baseline on a queue of its own and prints the comparison.
-#[cfg(feature = "sqs")]
 async fn run_baseline(backend: &backends::BenchBackend, args: &Args, when: &str) -> f64 {
-    let sqs = backend
-        .sqs()
-        .expect("--baseline needs --backend sqs (built with --features sqs)");
     let queue = format!("bench-baseline-{when}-{}", std::process::id());
     backend.create(&queue).await;
     backend
         .load(&queue, args.messages, args.payload_bytes)
         .await;
-    let url = sqs.queue_url(&queue).await.unwrap();
     let cpu = Cpu::now(args, std::process::id());
-    let b = baseline::consume(
-        sqs.client(),
-        &url,
-        args.messages,
-        args.max_in_flight as usize,
-        args.batch as usize,
-    )
-    .await;
+    let (elapsed, what) = consume_baseline(backend, args, &queue).await;
     let n = args.messages as f64;
-    let rate = n / b.elapsed.as_secs_f64();
+    let rate = n / elapsed.as_secs_f64();
+    println!("\n== baseline {when} ferry ({what}, same limits, in-process no-op handler)");
     println!(
-        "\n== baseline {when} ferry (direct aws-sdk-sqs consumer, same limits, in-process no-op handler)"
-    );
-    println!(
-        "throughput:            {rate:.0} messages/s ({} in {:.2?})",
-        args.messages, b.elapsed
+        "throughput:            {rate:.0} messages/s ({} in {elapsed:.2?})",
+        args.messages
     );
     cpu.print_since(args, n, "consumer CPU:");
     backend.finish(&queue).await;
     rate
 }
 
-#[cfg(not(feature = "sqs"))]
-async fn run_baseline(_: &backends::BenchBackend, _: &Args, _: &str) -> f64 {
-    panic!("--baseline needs --backend sqs, built with --features sqs");
+/// The streams per subscription of `--streams`, else ferry's default.
+#[cfg(feature = "pubsub")]
+fn pubsub_streams(args: &Args) -> usize {
+    args.streams.unwrap_or_else(|| {
+        ferry::backend::pubsub::PubsubConfig::new("default")
+            .streams
+            .usize()
+    })
+}
+
+/// Runs the baseline consumer of the backend under benchmark on `queue`.
+#[allow(unused_variables, unreachable_code)]
+async fn consume_baseline(
+    backend: &backends::BenchBackend,
+    args: &Args,
+    queue: &str,
+) -> (Duration, &'static str) {
+    #[cfg(feature = "sqs")]
+    if let Some(sqs) = backend.sqs() {
+        let url = sqs.queue_url(queue).await.unwrap();
+        let b = baseline::consume(
+            sqs.client(),
+            &url,
+            args.messages,
+            args.max_in_flight as usize,
+            args.batch as usize,
+        )
+        .await;
+        return (b.elapsed, "direct aws-sdk-sqs consumer");
+    }
+    #[cfg(feature = "pubsub")]
+    if let Some(client) = backend.pubsub() {
+        let b = baseline_pubsub::consume(
+            client,
+            queue,
+            args.messages,
+            args.max_in_flight as usize,
+            backends::PUBSUB_ACK_DEADLINE,
+            Duration::from_millis(5),
+            pubsub_streams(args),
+        )
+        .await;
+        return (
+            b.elapsed,
+            "direct gcloud-pubsub streaming-pull consumer, batched acks",
+        );
+    }
+    panic!("--baseline needs --backend sqs or pubsub, built with that feature");
 }

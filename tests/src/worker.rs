@@ -37,6 +37,8 @@ pub struct Call {
     pub attributes: HashMap<String, String>,
     pub started: Instant,
     pub finished: Option<Instant>,
+    /// The message's `published_at` as the worker received it.
+    pub published_at: Option<std::time::SystemTime>,
     /// Calls running in this worker when this one started (itself included).
     pub concurrent: usize,
     /// Calls of the same realm running when this one started (itself included).
@@ -72,6 +74,7 @@ impl Recorder {
             attributes: msg.attributes.clone(),
             started: Instant::now(),
             finished: None,
+            published_at: msg.published_at,
             concurrent: s.running,
             concurrent_in_realm: in_realm,
         };

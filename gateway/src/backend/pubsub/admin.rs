@@ -4,9 +4,14 @@
 //! An error queue is a topic; its dead letters are read through the subscription of the
 //! same id, which ferry creates with the topic when it dead-letters the first message. A
 //! listing pulls the messages and gives them back at once (they stay in the error
-//! subscription); a redrive pulls them, publishes each to the topic of its source
-//! subscription (`ferry.dlq.source_queue`, looked up with GetSubscription) without the
-//! story and with the attempt count reset, then acks it.
+//! subscription); a redrive pulls them, publishes each to the retry topic of its source
+//! subscription (`ferry.dlq.source_queue`; the topic of its retry subscription, looked up
+//! with GetSubscription) without the story and with the attempt count reset, then acks it:
+//! the letter goes back to that subscription alone, not to every subscription of its
+//! topic.
+//!
+//! The preflight checks that each subscription exists and has its retry subscription, and
+//! warns about a native dead-letter policy that would act before ferry does.
 //!
 //! There is no [`QueueStats`](crate::backend::QueueStats): Pub/Sub's API has no message
 //! counts (Cloud Monitoring has, the emulator has not), and counting by pulling would
@@ -19,7 +24,7 @@ use gcloud_googleapis::pubsub::v1::{PubsubMessage, ReceivedMessage};
 
 use super::{
     PubsubBackend,
-    attrs::{self, carry},
+    attrs::{self, Carry, carry},
 };
 use crate::backend::{
     BackendError, DeadLetter, DeadLetterAdmin, Preflight, QueuePlan, STORY_PREFIX, strip_story,
@@ -89,7 +94,8 @@ impl DeadLetterAdmin for PubsubBackend {
         }
         let pulled = pull_up_to(self, error_queue, limit).await?;
         let mut topics: HashMap<String, String> = HashMap::new();
-        let mut moved = 0;
+        // Per retry topic: the letters going back there, and their ack ids.
+        let mut back: HashMap<String, (Vec<PubsubMessage>, Vec<String>)> = HashMap::new();
         for rm in pulled {
             let Some(m) = rm.message else { continue };
             let source = m
@@ -97,35 +103,56 @@ impl DeadLetterAdmin for PubsubBackend {
                 .get(&format!("{STORY_PREFIX}source_queue"))
                 .cloned()
                 .unwrap_or_else(|| default_queue.to_owned());
-            let topic =
-                match topics.get(&source) {
-                    Some(t) => t.clone(),
-                    None => {
-                        let info = self.api.sub_info(&source).await?.ok_or_else(|| {
-                            BackendError::Queue {
-                                queue: source.clone(),
-                                reason: "the dead letter's source subscription does not exist"
-                                    .into(),
-                            }
-                        })?;
-                        topics.insert(source.clone(), info.topic.clone());
-                        info.topic
-                    }
-                };
+            let topic = match topics.get(&source) {
+                Some(t) => t.clone(),
+                None => {
+                    let retry = self.config.retry_id(&source);
+                    let info =
+                        self.api
+                            .sub_info(&retry)
+                            .await?
+                            .ok_or_else(|| BackendError::Queue {
+                                queue: retry.clone(),
+                                reason: format!(
+                                    "the retry subscription of the dead letter's source `{source}` does not exist"
+                                ),
+                            })?;
+                    topics.insert(source.clone(), info.topic.clone());
+                    info.topic
+                }
+            };
             let carried = attrs::split(&m.attributes);
             let mut attributes: HashMap<String, String> =
                 strip_story(&carried.user).into_iter().collect();
             let id = stable_id(&m);
-            attributes.extend(carry(&id, 0, None, carried.dedup_id.as_deref(), None));
-            let back = PubsubMessage {
+            let published_at = carried.published_at.or_else(|| {
+                m.publish_time
+                    .and_then(|t| std::time::SystemTime::try_from(t).ok())
+            });
+            attributes.extend(carry(&Carry {
+                id: &id,
+                dedup_id: carried.dedup_id.as_deref(),
+                published_at,
+                ..Carry::default()
+            }));
+            let letter = PubsubMessage {
                 data: m.data,
                 attributes,
                 ordering_key: m.ordering_key,
                 ..PubsubMessage::default()
             };
-            self.api.publish(&topic, vec![back]).await?;
-            self.api.ack(error_queue, vec![rm.ack_id]).await?;
-            moved += 1;
+            let (letters, ack_ids) = back.entry(topic).or_default();
+            letters.push(letter);
+            ack_ids.push(rm.ack_id);
+        }
+        let mut moved = 0;
+        for (topic, (letters, ack_ids)) in back {
+            // Published before the letters leave the error queue (at-least-once).
+            for chunk in letters.chunks(500) {
+                self.api.publish(&topic, chunk.to_vec()).await?;
+            }
+            moved += ack_ids.len();
+            self.acks.ack(error_queue, ack_ids).await?;
         }
         Ok(moved)
     }
@@ -147,6 +174,28 @@ impl Preflight for PubsubBackend {
                     self.config.project
                 ),
             })?;
+            let retry = self.config.retry_id(&queue);
+            match self.api.sub_info(&retry).await? {
+                Some(r) if r.topic == retry => {}
+                found => {
+                    let what = match found {
+                        Some(r) => format!("reads topic `{}`, not `{retry}`", r.topic),
+                        None => "does not exist".to_owned(),
+                    };
+                    return Err(BackendError::Queue {
+                        queue: retry.clone(),
+                        reason: format!(
+                            "subscriptions.{name}: the retry subscription of `{queue}` {what}. \
+                             Create topic `{retry}` and subscription `{retry}` on it (no dead-letter policy, \
+                             never expiring): ferry publishes its retries, hand-backs and redriven letters \
+                             there and consumes them with `{queue}`, so no other subscription of the topic \
+                             sees them. ferry needs roles/pubsub.subscriber on both subscriptions, \
+                             roles/pubsub.publisher on `{retry}` and on the error topic, and \
+                             roles/pubsub.viewer (GetSubscription)"
+                        ),
+                    });
+                }
+            }
             if let Some(native) = info.native_max_attempts
                 && i64::from(native) <= i64::from(plan.max_attempts)
             {

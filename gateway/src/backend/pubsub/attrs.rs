@@ -1,8 +1,9 @@
 //! The attributes ferry itself puts on Pub/Sub messages, and how a received message is
 //! split into what the worker sees and what ferry carries.
 //!
-//! Pub/Sub messages are immutable, so what ferry must remember across a republished copy
-//! (a retry without a dead-letter policy, a delay beyond 600 s, a durable hand-back) rides
+//! Pub/Sub messages are immutable, so what ferry must remember across a copy on the retry
+//! subscription (a retry without a dead-letter policy, a delay beyond 600 s, a durable
+//! hand-back, a redriven letter) rides
 //! in `ferry.*` attributes, which the gateway API refuses from publishers:
 //!
 //! | attribute | meaning |
@@ -11,6 +12,7 @@
 //! | `ferry.attempts` | attempts counted before this copy was published |
 //! | `ferry.deliver_at` | not to be handed to a worker before this time (Unix ms) |
 //! | `ferry.dedup_id` | the publisher's de-duplication id (Pub/Sub does not de-duplicate) |
+//! | `ferry.published_at` | when the message was first published (Unix ms), on a copy |
 //! | `ferry.first_failure_at`, `ferry.last_failure_at` | failure times (Unix ms) |
 //! | `ferry.last_error` | the last failure |
 //!
@@ -31,15 +33,18 @@ pub(super) const ATTEMPTS: &str = "ferry.attempts";
 pub(super) const DELIVER_AT: &str = "ferry.deliver_at";
 /// The publisher's de-duplication id.
 pub(super) const DEDUP_ID: &str = "ferry.dedup_id";
+/// When the message was first published (Unix ms).
+const PUBLISHED_AT: &str = "ferry.published_at";
 const FIRST_FAILURE_AT: &str = "ferry.first_failure_at";
 const LAST_FAILURE_AT: &str = "ferry.last_failure_at";
 const LAST_ERROR: &str = "ferry.last_error";
 
-const INTERNAL: [&str; 7] = [
+const INTERNAL: [&str; 8] = [
     ID,
     ATTEMPTS,
     DELIVER_AT,
     DEDUP_ID,
+    PUBLISHED_AT,
     FIRST_FAILURE_AT,
     LAST_FAILURE_AT,
     LAST_ERROR,
@@ -56,6 +61,8 @@ pub(super) struct Carried {
     pub deliver_at: Option<SystemTime>,
     /// `ferry.dedup_id`.
     pub dedup_id: Option<String>,
+    /// `ferry.published_at`: when the first copy was published.
+    pub published_at: Option<SystemTime>,
     /// The failure history.
     pub failure: Option<Failure>,
     /// The attributes for the worker.
@@ -91,6 +98,7 @@ pub(super) fn split(attributes: &HashMap<String, String>) -> Carried {
         }
     };
     c.deliver_at = ms(DELIVER_AT);
+    c.published_at = ms(PUBLISHED_AT);
     let first = ms(FIRST_FAILURE_AT);
     let last = ms(LAST_FAILURE_AT);
     if let Some(v) = attributes.get(ATTEMPTS) {
@@ -119,14 +127,33 @@ pub(super) fn split(attributes: &HashMap<String, String>) -> Carried {
     c
 }
 
-/// The `ferry.*` attributes of a copy of message `id`.
-pub(super) fn carry(
-    id: &str,
-    attempts_before: u32,
-    deliver_at: Option<SystemTime>,
-    dedup_id: Option<&str>,
-    failure: Option<&Failure>,
-) -> Vec<(String, String)> {
+/// What a copy of a message carries in its `ferry.*` attributes.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Carry<'a> {
+    /// The ferry id.
+    pub id: &'a str,
+    /// Attempts counted before the copy.
+    pub attempts_before: u32,
+    /// Not due before.
+    pub deliver_at: Option<SystemTime>,
+    /// The publisher's de-duplication id.
+    pub dedup_id: Option<&'a str>,
+    /// The failure history.
+    pub failure: Option<&'a Failure>,
+    /// When the first copy was published.
+    pub published_at: Option<SystemTime>,
+}
+
+/// The `ferry.*` attributes of `copy`.
+pub(super) fn carry(copy: &Carry<'_>) -> Vec<(String, String)> {
+    let Carry {
+        id,
+        attempts_before,
+        deliver_at,
+        dedup_id,
+        failure,
+        published_at,
+    } = *copy;
     let mut out = vec![(ID.to_owned(), id.to_owned())];
     if attempts_before > 0 {
         out.push((ATTEMPTS.to_owned(), attempts_before.to_string()));
@@ -136,6 +163,9 @@ pub(super) fn carry(
     }
     if let Some(d) = dedup_id {
         out.push((DEDUP_ID.to_owned(), d.to_owned()));
+    }
+    if let Some(t) = published_at {
+        out.push((PUBLISHED_AT.to_owned(), to_ms(t).to_string()));
     }
     if let Some(f) = failure {
         out.push((FIRST_FAILURE_AT.to_owned(), to_ms(f.first_at).to_string()));

@@ -1,6 +1,8 @@
 //! [`PubsubBackend`]: the [`Backend`] trait over Pub/Sub. A ferry queue is a subscription
 //! (receive, settle) or a topic (publish, error queue); each consumed subscription has a
-//! [`Feed`] with its streaming pull, opened on the first receive.
+//! [`Feed`] with the streaming pulls of the subscription and of its retry subscription,
+//! opened on the first receive. Acks and deadline changes go through the batcher
+//! ([`Acks`]).
 
 use std::{
     collections::{HashMap, HashSet},
@@ -13,9 +15,10 @@ use gcloud_googleapis::pubsub::v1::PubsubMessage;
 
 use super::{
     PubsubConfig,
-    attrs::{self, carry},
+    acks::Acks,
+    attrs::{self, Carry, carry},
     client::Api,
-    feed::Feed,
+    feed::{Feed, FeedSetup, state::Source},
 };
 use crate::backend::{
     Backend, BackendError, DeadLetterAdmin, DeadLetterStory, Failure, NewMessage, Preflight,
@@ -26,6 +29,7 @@ use crate::backend::{
 #[derive(Clone)]
 pub struct PubsubBackend {
     pub(super) api: Api,
+    pub(super) acks: Arc<Acks>,
     pub(super) config: PubsubConfig,
     feeds: Arc<Mutex<HashMap<String, Arc<Feed>>>>,
     /// The `max_in_flight` announced per subscription ([`Backend::plan_receive`]).
@@ -44,8 +48,10 @@ impl std::fmt::Debug for PubsubBackend {
 impl PubsubBackend {
     /// Connects to the project in `config` (the emulator when one is configured).
     pub async fn open(config: &PubsubConfig) -> Result<Self, BackendError> {
+        let api = Api::connect(config).await?;
         Ok(Self {
-            api: Api::connect(config).await?,
+            acks: Arc::new(Acks::new(api.clone(), config.settle_window.get())),
+            api,
             config: config.clone(),
             feeds: Arc::default(),
             planned: Arc::default(),
@@ -55,6 +61,14 @@ impl PubsubBackend {
 
     pub(super) fn existing_feed(&self, queue: &str) -> Option<Arc<Feed>> {
         self.feeds.lock().ok()?.get(queue).cloned()
+    }
+
+    /// The subscription id of `source` for ferry queue `queue`.
+    pub(super) fn sub_of(&self, queue: &str, source: Source) -> String {
+        match source {
+            Source::Main => queue.to_owned(),
+            Source::Retry => self.config.retry_id(queue),
+        }
     }
 
     async fn feed(&self, queue: &str) -> Result<Arc<Feed>, BackendError> {
@@ -69,19 +83,34 @@ impl PubsubBackend {
                 queue: queue.to_owned(),
                 reason: "no such Pub/Sub subscription".into(),
             })?;
+        let retry = self.config.retry_id(queue);
+        let retry_info = self
+            .api
+            .sub_info(&retry)
+            .await?
+            .ok_or_else(|| BackendError::Queue {
+                queue: retry.clone(),
+                reason: format!("the retry subscription of `{queue}` does not exist"),
+            })?;
         let planned = self
             .planned
             .lock()
             .ok()
             .and_then(|p| p.get(queue).copied())
             .unwrap_or(0);
-        let feed = Arc::new(Feed::new(
-            self.api.clone(),
-            queue,
-            info,
-            self.config.max_outstanding_bytes,
+        let setup = FeedSetup {
+            subs: [queue.to_owned(), retry],
+            native: [
+                info.native_max_attempts.is_some(),
+                retry_info.native_max_attempts.is_some(),
+            ],
+            retry_topic: retry_info.topic,
+            max_bytes: u64::from(self.config.max_outstanding_bytes.get()),
+            streams: self.config.streams.usize(),
             planned,
-        ));
+            memory: self.config.attempt_memory.usize(),
+        };
+        let feed = Arc::new(Feed::new(self.api.clone(), self.acks.clone(), setup));
         let mut feeds = self
             .feeds
             .lock()
@@ -145,6 +174,12 @@ impl Backend for PubsubBackend {
         "pubsub"
     }
 
+    /// 7 days: Pub/Sub's default message retention. A message waiting for a later delivery
+    /// time stays in its subscription, and is gone after the retention period.
+    fn horizon(&self) -> Duration {
+        Duration::from_secs(7 * 24 * 3600)
+    }
+
     async fn receive(
         &self,
         queue: &str,
@@ -162,18 +197,22 @@ impl Backend for PubsubBackend {
         lease: Duration,
     ) -> Result<(), BackendError> {
         let secs = attrs::deadline_secs(lease).max(1);
-        self.api.modack(queue, vec![receipt.0.clone()], secs).await
+        let (source, ack_id) = Source::of_receipt(&receipt.0);
+        self.acks
+            .modack(&self.sub_of(queue, source), vec![ack_id.to_owned()], secs)
+            .await
     }
 
     async fn ack(&self, queue: &str, receipt: &Receipt) -> Result<(), BackendError> {
-        let held = self.existing_feed(queue).and_then(|f| {
-            let h = f.forget(&receipt.0)?;
-            f.free_key(&h.ordering_key, &h.id);
-            f.copy_gone(&h.message_id);
-            Some(h)
-        });
-        drop(held);
-        self.api.ack(queue, vec![receipt.0.clone()]).await
+        if let Some(f) = self.existing_feed(queue)
+            && let Some(h) = f.forget(&receipt.0)
+        {
+            f.finished(&h);
+        }
+        let (source, ack_id) = Source::of_receipt(&receipt.0);
+        self.acks
+            .ack(&self.sub_of(queue, source), vec![ack_id.to_owned()])
+            .await
     }
 
     async fn release(
@@ -195,20 +234,18 @@ impl Backend for PubsubBackend {
         let feed = self.existing_feed(&message.queue);
         let held = feed.as_ref().and_then(|f| f.forget(&message.receipt.0));
         if let (Some(f), Some(h)) = (&feed, &held) {
-            f.free_key(&h.ordering_key, &h.id);
-            f.copy_gone(&h.message_id);
+            f.finished(h);
         }
         self.ensure_error_subscription(error_queue).await?;
         let mut attributes: HashMap<String, String> =
             message.attributes.clone().into_iter().collect();
         attributes.extend(story.to_attributes());
-        attributes.extend(carry(
-            &message.id,
-            0,
-            None,
-            message.dedup_id.as_deref(),
-            None,
-        ));
+        attributes.extend(carry(&Carry {
+            id: &message.id,
+            dedup_id: message.dedup_id.as_deref(),
+            published_at: message.published_at,
+            ..Carry::default()
+        }));
         if let Some(raw) = held.and_then(|h| h.raw_attributes) {
             attributes.insert(format!("{STORY_PREFIX}raw_attributes"), raw);
         }
@@ -218,8 +255,12 @@ impl Backend for PubsubBackend {
             ..PubsubMessage::default()
         };
         self.api.publish(error_queue, vec![letter]).await?;
-        self.api
-            .ack(&message.queue, vec![message.receipt.0.clone()])
+        let (source, ack_id) = Source::of_receipt(&message.receipt.0);
+        self.acks
+            .ack(
+                &self.sub_of(&message.queue, source),
+                vec![ack_id.to_owned()],
+            )
             .await
     }
 

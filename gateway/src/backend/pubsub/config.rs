@@ -1,7 +1,19 @@
-//! `[backend.pubsub]`: which Google Cloud project, and where the emulator listens when one
-//! is used instead of Google's service.
+//! `[backend.pubsub]`: which Google Cloud project, where the emulator listens when one
+//! is used instead of Google's service, how the retry subscriptions are named, and how
+//! ferry batches and remembers.
 
 use serde::{Deserialize, Serialize};
+
+use crate::bounded::{Count, Span};
+
+/// Bytes of unsettled messages per stream: 1 to 4 GiB.
+pub type OutstandingBytes = Count<1, 4_294_967_295>;
+/// Streams per subscription: 1 to 32.
+pub type Streams = Count<1, 32>;
+/// How long an ack waits for others to share its call: up to 1 s.
+pub type SettleWindow = Span<0, 1_000>;
+/// Attempt records kept per subscription: 1 to 10 million.
+pub type AttemptMemory = Count<1, 10_000_000>;
 
 /// Settings of the Pub/Sub backend.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,11 +29,49 @@ pub struct PubsubConfig {
     /// The most bytes of unsettled messages one subscription's stream may hold (server-side
     /// flow control, next to the message count derived from the room to start).
     #[serde(default = "default_max_outstanding_bytes")]
-    pub max_outstanding_bytes: u64,
+    pub max_outstanding_bytes: OutstandingBytes,
+    /// How many StreamingPull streams ferry opens on each subscription (the retry
+    /// subscription has one). Google's emulator delivers about 2 000 messages/s per
+    /// stream; Google's client libraries open several too. The subscription's room
+    /// (`max_in_flight`) is shared among them.
+    #[serde(default = "default_streams")]
+    pub streams: Streams,
+    /// What names the retry topic and retry subscription of a subscription: its id plus
+    /// this suffix. ferry publishes its own copies of a message there (a retry that must
+    /// be durable or is delayed beyond 600 s, a hand-back under a dead-letter policy, a
+    /// redriven dead letter) and consumes them together with the subscription, so they
+    /// reach no other subscription of its topic. Both must exist (`ferry check`).
+    #[serde(default = "default_retry_suffix")]
+    pub retry_suffix: String,
+    /// How long an Acknowledge or ModifyAckDeadline waits for others to share its call
+    /// (up to 1 000 ack ids go at once).
+    #[serde(default = "default_settle_window")]
+    pub settle_window: SettleWindow,
+    /// How many messages' attempt records (uncounted deliveries, in-place retries, failure
+    /// history) each subscription keeps in memory between deliveries; the oldest are
+    /// forgotten first, so messages settled by another replica cannot grow it.
+    #[serde(default = "default_attempt_memory")]
+    pub attempt_memory: AttemptMemory,
 }
 
-fn default_max_outstanding_bytes() -> u64 {
-    64 * 1024 * 1024
+fn default_max_outstanding_bytes() -> OutstandingBytes {
+    Count::of(64 * 1024 * 1024)
+}
+
+fn default_streams() -> Streams {
+    Count::of(4)
+}
+
+fn default_retry_suffix() -> String {
+    "-retry".to_owned()
+}
+
+fn default_settle_window() -> SettleWindow {
+    Span::millis(5)
+}
+
+fn default_attempt_memory() -> AttemptMemory {
+    Count::of(100_000)
 }
 
 impl PubsubConfig {
@@ -31,7 +81,16 @@ impl PubsubConfig {
             project: project.into(),
             emulator_host: None,
             max_outstanding_bytes: default_max_outstanding_bytes(),
+            streams: default_streams(),
+            retry_suffix: default_retry_suffix(),
+            settle_window: default_settle_window(),
+            attempt_memory: default_attempt_memory(),
         }
+    }
+
+    /// The id of the retry topic and retry subscription of subscription `sub`.
+    pub fn retry_id(&self, sub: &str) -> String {
+        format!("{sub}{}", self.retry_suffix)
     }
 
     /// The emulator to use: `emulator_host`, else `PUBSUB_EMULATOR_HOST`, else none.
@@ -67,8 +126,19 @@ impl PubsubConfig {
                 format!("`{host}` must be host:port (e.g. 127.0.0.1:8085), without a scheme"),
             ));
         }
-        if self.max_outstanding_bytes == 0 {
-            out.push(("max_outstanding_bytes", "must be greater than zero".into()));
+        if self.retry_suffix.is_empty()
+            || !self
+                .retry_suffix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.~+%".contains(&b))
+        {
+            out.push((
+                "retry_suffix",
+                format!(
+                    "`{}` must be non-empty and use only letters, digits and - _ . ~ + %",
+                    self.retry_suffix
+                ),
+            ));
         }
         out
     }

@@ -13,10 +13,14 @@
 //!
 //! Mapping: a subscription's `queue` is a Pub/Sub subscription id, its `error_queue` a
 //! topic id (dead letters are read through the subscription of the same id, see
-//! [`admin`]); publish destinations are topic ids. Attempts, delays, dead letters and
-//! ordering are described in `docs/backends/pubsub.md`; the stream in [`feed`], the
-//! settle rules in [`settle`], the carried `ferry.*` attributes in [`attrs`].
+//! [`admin`]); publish destinations are topic ids. Each subscription `S` has a retry
+//! topic and retry subscription (`S-retry`), where ferry's own copies go, so they reach `S`
+//! alone. Attempts, delays, dead letters, ordering and the resources ferry needs are
+//! described in `docs/backends/pubsub.md`; the receive side in [`feed`] (its pure state,
+//! its driver) and [`stream`], the settle rules in [`settle`], the ack batching in
+//! [`acks`], the carried `ferry.*` attributes in [`attrs`].
 
+mod acks;
 mod admin;
 mod attrs;
 mod backend;

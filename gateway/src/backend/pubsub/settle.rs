@@ -1,12 +1,14 @@
 //! Giving a delivery back: a retry (counted) or a hand-back (uncounted), with a delay.
 //!
-//! | subscription | counted retry | uncounted hand-back |
+//! | delivery from a subscription | counted retry | uncounted hand-back |
 //! |---|---|---|
 //! | with a dead-letter policy (attempt = `delivery_attempt`) | ModifyAckDeadline(delay) up to 600 s; beyond, a copy with `ferry.deliver_at` | no delay: a copy carrying the attempt count (durable); with a delay: ModifyAckDeadline(delay), the delivery subtracted in memory |
 //! | without (attempt carried in `ferry.attempts`) | a copy with `ferry.attempts` + 1 and `ferry.deliver_at`; a message with an ordering key: ModifyAckDeadline(delay) up to 600 s, the attempt counted in memory (a copy would queue behind the key's later messages, which wait for it) | ModifyAckDeadline(delay) |
 //!
-//! A copy is published to the subscription's topic before the delivery is acked
-//! (at-least-once); it keeps the ferry id, the ordering key and the failure history.
+//! A copy goes to the subscription's *retry topic*, whose retry subscription only ferry
+//! consumes (with the subscription itself), so no other subscription of the topic sees it.
+//! It is published before the delivery is acked (at-least-once) and keeps the ferry id,
+//! the ordering key, the first publish time and the failure history.
 
 use std::time::{Duration, SystemTime};
 
@@ -14,8 +16,11 @@ use gcloud_googleapis::pubsub::v1::PubsubMessage;
 
 use super::{
     PubsubBackend,
-    attrs::{carry, deadline_secs},
-    feed::{Feed, Held},
+    attrs::{Carry, carry, deadline_secs},
+    feed::{
+        Feed,
+        state::{Held, Source},
+    },
 };
 use crate::backend::{BackendError, Failure, Receipt};
 
@@ -35,79 +40,94 @@ impl PubsubBackend {
         let held = feed.as_ref().and_then(|f| f.forget(&receipt.0));
         let (Some(feed), Some(held)) = (feed, held) else {
             // Nothing known about it (not received through this process): in place.
+            let (source, ack_id) = Source::of_receipt(&receipt.0);
             return self
-                .api
-                .modack(queue, vec![receipt.0.clone()], deadline_secs(delay))
+                .acks
+                .modack(
+                    &self.sub_of(queue, source),
+                    vec![ack_id.to_owned()],
+                    deadline_secs(delay),
+                )
                 .await;
         };
-        feed.hold_key(&held.ordering_key, &held.id, delay);
-        let native = feed.native();
+        let native = feed.native(held.source);
         // A copy of an ordered message would go behind its key's later messages, which wait
         // for it: retry in place (the attempt counted in memory without a policy).
         let in_place = native || !held.ordering_key.is_empty();
         match failure {
             Some(f) if in_place && delay <= MAX_DEADLINE => {
-                feed.remember_failure(&held.id, f.clone());
-                self.in_place(&feed, receipt, delay).await
+                feed.retried_in_place(&held, f.clone(), delay);
+                self.in_place(&feed, &held, delay).await
             }
             Some(f) => {
                 let at = (!delay.is_zero()).then(|| SystemTime::now() + delay);
-                self.copy(&feed, &held, receipt, held.attempt, at, Some(f))
+                self.copy(&feed, &held, held.attempt, at, Some(f), delay)
                     .await
             }
             None if native && delay.is_zero() => {
                 let before = held.attempt.saturating_sub(1);
-                self.copy(&feed, &held, receipt, before, None, held.failure.as_ref())
+                self.copy(&feed, &held, before, None, held.failure.as_ref(), delay)
                     .await
             }
-            None if native => {
-                feed.note_uncounted(&held.message_id);
-                self.in_place(&feed, receipt, delay).await
+            None => {
+                feed.handed_back_in_place(&held, delay);
+                self.in_place(&feed, &held, delay).await
             }
-            None => self.in_place(&feed, receipt, delay).await,
         }
     }
 
     async fn in_place(
         &self,
         feed: &Feed,
-        receipt: &Receipt,
+        held: &Held,
         delay: Duration,
     ) -> Result<(), BackendError> {
-        let secs = deadline_secs(delay);
-        feed.pending_for(secs);
-        self.api
-            .modack(&feed.sub, vec![receipt.0.clone()], secs)
+        self.acks
+            .modack(
+                feed.sub(held.source),
+                vec![held.ack_id.clone()],
+                deadline_secs(delay),
+            )
             .await
     }
 
-    /// Publishes a copy of `held` to the subscription's topic, then acks the delivery.
+    /// Publishes a copy of `held` to the retry topic, then acks the delivery.
     async fn copy(
         &self,
         feed: &Feed,
         held: &Held,
-        receipt: &Receipt,
         attempts_before: u32,
         deliver_at: Option<SystemTime>,
         failure: Option<&Failure>,
+        delay: Duration,
     ) -> Result<(), BackendError> {
         let mut attributes: std::collections::HashMap<String, String> =
             held.user.clone().into_iter().collect();
-        attributes.extend(carry(
-            &held.id,
+        attributes.extend(carry(&Carry {
+            id: &held.id,
             attempts_before,
             deliver_at,
-            held.dedup_id.as_deref(),
+            dedup_id: held.dedup_id.as_deref(),
             failure,
-        ));
+            published_at: held.published_at,
+        }));
         let copy = PubsubMessage {
             data: held.payload.to_vec(),
             attributes,
             ordering_key: held.ordering_key.clone(),
             ..PubsubMessage::default()
         };
-        self.api.publish(&feed.info.topic, vec![copy]).await?;
-        feed.copy_gone(&held.message_id);
-        self.api.ack(&feed.sub, vec![receipt.0.clone()]).await
+        if let Err(e) = self.api.publish(&feed.retry_topic, vec![copy]).await {
+            // The delivery stays where it is and returns when its lease lapses.
+            match failure {
+                Some(f) => feed.retried_in_place(held, f.clone(), delay),
+                None => feed.handed_back_in_place(held, delay),
+            }
+            return Err(e);
+        }
+        feed.replaced_by_copy(held, delay);
+        self.acks
+            .ack(feed.sub(held.source), vec![held.ack_id.clone()])
+            .await
     }
 }

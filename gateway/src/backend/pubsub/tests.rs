@@ -8,7 +8,7 @@ use std::{
 };
 
 use super::{
-    attrs::{self, carry, deadline_secs, split},
+    attrs::{self, Carry, carry, deadline_secs, split},
     config::{PubsubConfig, is_valid_resource_id},
 };
 use crate::backend::Failure;
@@ -25,13 +25,22 @@ fn carried_attributes_round_trip_and_stay_hidden_from_the_worker() {
         last_at: UNIX_EPOCH + Duration::from_millis(2_000),
     };
     let at = UNIX_EPOCH + Duration::from_millis(5_000);
-    let mut a = map(carry("42", 3, Some(at), Some("d1"), Some(&f)));
+    let first = UNIX_EPOCH + Duration::from_millis(500);
+    let mut a = map(carry(&Carry {
+        id: "42",
+        attempts_before: 3,
+        deliver_at: Some(at),
+        dedup_id: Some("d1"),
+        failure: Some(&f),
+        published_at: Some(first),
+    }));
     a.insert("color".into(), "blue".into());
     let c = split(&a);
     assert_eq!(c.id.as_deref(), Some("42"));
     assert_eq!(c.attempts_before, 3);
     assert_eq!(c.deliver_at, Some(at));
     assert_eq!(c.dedup_id.as_deref(), Some("d1"));
+    assert_eq!(c.published_at, Some(first));
     assert_eq!(c.failure, Some(f));
     assert_eq!(
         c.user.len(),
@@ -44,7 +53,10 @@ fn carried_attributes_round_trip_and_stay_hidden_from_the_worker() {
 
 #[test]
 fn a_first_copy_carries_nothing_but_its_id() {
-    let a = map(carry("7", 0, None, None, None));
+    let a = map(carry(&Carry {
+        id: "7",
+        ..Carry::default()
+    }));
     assert_eq!(a.len(), 1);
     let c = split(&HashMap::new());
     assert_eq!((c.id, c.attempts_before, c.deliver_at), (None, 0, None));
@@ -77,13 +89,29 @@ fn deadlines_round_up_to_whole_seconds_within_600() {
 fn config_problems_name_the_key() {
     let mut c = PubsubConfig::new("my-project");
     c.emulator_host = Some("http://127.0.0.1:8085".into());
-    c.max_outstanding_bytes = 0;
+    c.retry_suffix = "/retry".into();
     let keys: Vec<&str> = c.problems().iter().map(|(k, _)| *k).collect();
-    assert_eq!(keys, ["emulator_host", "max_outstanding_bytes"]);
+    assert_eq!(keys, ["emulator_host", "retry_suffix"]);
+    c.retry_suffix = "-retry".into();
+    assert_eq!(c.retry_id("orders"), "orders-retry");
     c.emulator_host = Some("127.0.0.1:8085".into());
     c.project = String::new();
-    c.max_outstanding_bytes = 1;
     assert_eq!(c.problems()[0].0, "project");
+    // Ranges are the types' (refused when the file is read).
+    let e = crate::config::load_str(
+        "t.toml",
+        "[backend.pubsub]\nproject = \"p\"\nstreams = 0\nsettle_window = \"2s\"\n[subscriptions.a]\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("backend.pubsub.streams: 0 is out of range"),
+        "{e}"
+    );
+    assert!(
+        e.contains("backend.pubsub.settle_window: `2s` is out of range"),
+        "{e}"
+    );
 }
 
 #[test]
