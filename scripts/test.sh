@@ -33,7 +33,7 @@ for script in scripts/servers/*.sh; do
 done
 
 echo "== cargo test (workspace, all features)" >&2
-cargo test --workspace --all-features --locked
+cargo test --workspace --all-features --locked --no-fail-fast
 
 if [ -f examples/go/go.mod ]; then
   echo "== go test (examples/go)" >&2

@@ -373,11 +373,27 @@ impl FerryProcess {
 
     /// GETs `path` on the admin endpoint: (status code, body).
     pub async fn admin_get(&self, path: &str) -> (u16, String) {
+        let (code, _, body) = self.admin_get_with(path, &[]).await;
+        (code, body)
+    }
+
+    /// GETs `path` on the admin endpoint with extra `headers`: (status code, response
+    /// headers, body).
+    pub async fn admin_get_with(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (u16, String, String) {
         let mut s = tokio::net::TcpStream::connect(self.admin_addr())
             .await
             .unwrap();
+        let extra: String = headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}\r\n"))
+            .collect();
         s.write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{extra}\r\n")
+                .as_bytes(),
         )
         .await
         .unwrap();
@@ -388,11 +404,8 @@ impl FerryProcess {
             .nth(1)
             .and_then(|c| c.parse().ok())
             .unwrap_or(0);
-        let body = out
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_owned())
-            .unwrap_or_default();
-        (code, body)
+        let (head, body) = out.split_once("\r\n\r\n").unwrap_or((out.as_str(), ""));
+        (code, head.to_owned(), body.to_owned())
     }
 
     /// Sends a signal (SIGTERM, SIGKILL, …).

@@ -122,3 +122,52 @@ async fn metrics_count_every_outcome_by_subscription_and_realm() {
         "the Handle time histogram has buckets:\n{metrics}"
     );
 }
+
+/// `/metrics` speaks both formats by `Accept`, has every counter at 0 before it moves,
+/// `ferry_build_info`, and the standard process metrics.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_speak_both_formats_and_start_at_zero() {
+    let f = Embedded::new().await;
+    let worker = TestWorker::start().await;
+    let ferry = FerryBuilder::new(f.backend_toml(), &worker.url())
+        .sub(Sub::new("s").set("queue", "\"idle\""))
+        .spawn()
+        .await;
+    let (code, head, classic) = ferry.admin_get_with("/metrics", &[]).await;
+    assert_eq!(code, 200);
+    assert!(head.contains("text/plain; version=0.0.4"), "{head}");
+    for line in [
+        "# TYPE ferry_messages_done_total counter",
+        "ferry_messages_done_total{subscription=\"s\",realm=\"\"} 0",
+        "ferry_messages_received_total{subscription=\"s\",realm=\"\"} 0",
+        "ferry_messages_handed_back_total{subscription=\"s\",reason=\"worker_unavailable\"} 0",
+        "ferry_messages_published_total{subscription=\"s\"} 0",
+        "# TYPE ferry_build_info gauge",
+        "# TYPE process_cpu_seconds_total counter",
+        "# TYPE process_resident_memory_bytes gauge",
+        "# TYPE process_open_fds gauge",
+    ] {
+        assert!(classic.contains(line), "`{line}` missing from:\n{classic}");
+    }
+    assert!(!classic.contains("# EOF"), "{classic}");
+    assert!(
+        classic.contains(&format!(
+            "ferry_build_info{{version=\"{}\"",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{classic}"
+    );
+    let (code, head, open) = ferry
+        .admin_get_with(
+            "/metrics",
+            &[("Accept", "application/openmetrics-text; version=1.0.0")],
+        )
+        .await;
+    assert_eq!(code, 200);
+    assert!(head.contains("application/openmetrics-text"), "{head}");
+    assert!(
+        open.contains("# TYPE ferry_messages_done counter"),
+        "{open}"
+    );
+    assert!(open.contains("# EOF"), "{open}");
+}

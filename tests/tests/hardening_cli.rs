@@ -1,8 +1,8 @@
 //! The command line tells the truth, tried as a new user would: a worker command that
 //! cannot start stops ferry, the child's output stays inside ferry's JSON event stream,
 //! read-only commands create nothing, `publish` warns about a queue nobody consumes and
-//! says when it waits for stdin, `conformance` with nothing listening says so once, and
-//! several ferry processes share one embedded queue file.
+//! says when it waits for stdin, and several ferry processes share one embedded queue
+//! file (`ferry conformance` with nothing listening: `worker_conformance.rs`).
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::{collections::HashMap, path::Path, time::Duration};
@@ -209,24 +209,6 @@ async fn publish_says_when_it_reads_a_terminal() {
         .await
         .unwrap();
     assert_eq!(&got[0].payload[..], b"typed by hand\n");
-}
-
-#[tokio::test]
-async fn conformance_with_nothing_listening_is_one_error() {
-    let addr = format!("127.0.0.1:{}", free_port());
-    let out = tokio::process::Command::new(ferry_bin())
-        .args(["conformance", "--worker", &addr])
-        .output()
-        .await
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}{err}");
-    assert!(
-        err.contains(&format!("cannot reach a worker at {addr}")),
-        "{err}"
-    );
-    assert!(!stdout.contains("FAIL"), "{stdout}");
 }
 
 /// Three ferry processes on one queue file (as three sidecars on one host share it): every

@@ -1,6 +1,9 @@
 //! The admin HTTP endpoint (127.0.0.1 by default): `/healthz` (the process is up),
 //! `/readyz` (the worker is serving and ferry is not draining: 200, else 503 with the
-//! reason) and `/metrics` (Prometheus text format).
+//! reason) and `/metrics` (Prometheus: OpenMetrics or the classic text format, as the
+//! scraper's `Accept` asks, see [`exposition`]).
+
+pub mod exposition;
 
 use std::sync::Arc;
 
@@ -41,13 +44,12 @@ async fn readyz(State(s): State<AdminState>) -> impl IntoResponse {
     }
 }
 
-async fn metrics(State(s): State<AdminState>) -> impl IntoResponse {
+async fn metrics(State(s): State<AdminState>, headers: axum::http::HeaderMap) -> impl IntoResponse {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = exposition::Format::negotiate(accept);
     (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        s.metrics.encode(),
+        [(header::CONTENT_TYPE, format.content_type())],
+        format.render(s.metrics.encode()),
     )
 }
 

@@ -111,6 +111,7 @@ impl App {
 
         let mut pollers = JoinSet::new();
         for (name, sub) in &config.subscriptions {
+            telemetry.metrics().register_subscription(name);
             let ctx = SubscriptionContext::new(
                 name,
                 sub.clone(),

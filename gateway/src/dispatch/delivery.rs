@@ -18,6 +18,7 @@ use std::{
 
 use ferry_proto::v1::{HandleRequest, TraceContext as ProtoTrace};
 use futures::FutureExt as _;
+use prometheus_client::metrics::gauge::Gauge;
 use tokio::time::Instant;
 
 use super::{
@@ -28,35 +29,23 @@ use super::{
 use crate::{
     backend::Received,
     message::Inspected,
-    telemetry::{MessageContext, events, metrics::MessageLabels},
+    telemetry::{MessageContext, events},
 };
 
 /// Decrements the in-flight gauge when the delivery ends, however it ends.
-struct InFlight<'a> {
-    sub: &'a SubscriptionContext,
-    labels: MessageLabels,
-}
+struct InFlight(Gauge);
 
-impl<'a> InFlight<'a> {
-    fn start(sub: &'a SubscriptionContext, ctx: &MessageContext) -> Self {
-        let labels = sub.telemetry.metrics().labels(ctx);
-        sub.telemetry
-            .metrics()
-            .in_flight
-            .get_or_create(&labels)
-            .inc();
-        Self { sub, labels }
+impl InFlight {
+    fn start(ctx: &MessageContext) -> Option<Self> {
+        let gauge = ctx.series.as_ref()?.in_flight.clone();
+        gauge.inc();
+        Some(Self(gauge))
     }
 }
 
-impl Drop for InFlight<'_> {
+impl Drop for InFlight {
     fn drop(&mut self) {
-        self.sub
-            .telemetry
-            .metrics()
-            .in_flight
-            .get_or_create(&self.labels)
-            .dec();
+        self.0.dec();
     }
 }
 
@@ -74,6 +63,7 @@ pub(super) fn context_of(
         attempt: msg.attempt,
         realm: realm.to_owned(),
         trace_id: trace_id.to_owned(),
+        series: Some(sub.telemetry.metrics().series_for(&sub.name, realm)),
     }
 }
 
@@ -107,7 +97,7 @@ pub(super) async fn deliver(
 ) {
     let ctx = context_of(&sub, &msg, &inspected.realm, inspected.trace.trace_id());
     sub.telemetry.emit(events::Received(&ctx));
-    let _in_flight = InFlight::start(&sub, &ctx);
+    let _in_flight = InFlight::start(&ctx);
     let settler = Settler {
         sub: &sub,
         msg: &msg,

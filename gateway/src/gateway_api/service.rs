@@ -78,6 +78,7 @@ impl GatewayService for GatewayApi {
             attempt: 0,
             realm: c.realm,
             trace_id: trace_id_of(&c.traceparent).unwrap_or_default().to_owned(),
+            series: None,
         });
         emit_log_lines(&self.telemetry, ctx.as_ref(), lines);
         Ok(Response::new(LogResponse {}))

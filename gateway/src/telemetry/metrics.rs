@@ -2,8 +2,8 @@
 //! events in [`super::events`].
 
 use std::{
-    collections::HashSet,
-    sync::{Mutex, PoisonError},
+    collections::{HashMap, HashSet},
+    sync::{Arc, Mutex, PoisonError, RwLock},
 };
 
 use prometheus_client::{
@@ -36,6 +36,34 @@ pub struct HandBackLabels {
     pub subscription: String,
     /// Why: `worker_unavailable`, `realm_busy`, `shutdown`.
     pub reason: String,
+}
+
+/// Labels of `ferry_build_info`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BuildLabels {
+    /// The ferry version.
+    pub version: &'static str,
+    /// The cargo features ferry was built with (`embedded,sqs,...`).
+    pub features: &'static str,
+}
+
+/// The features of this build, for `ferry_build_info`.
+fn features() -> &'static str {
+    const ALL: [(&str, bool); 5] = [
+        ("embedded", cfg!(feature = "embedded")),
+        ("sqs", cfg!(feature = "sqs")),
+        ("pubsub", cfg!(feature = "pubsub")),
+        ("elasticsearch", cfg!(feature = "elasticsearch")),
+        ("failpoints", cfg!(feature = "failpoints")),
+    ];
+    static FEATURES: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    FEATURES.get_or_init(|| {
+        ALL.iter()
+            .filter(|(_, on)| *on)
+            .map(|(name, _)| *name)
+            .collect::<Vec<_>>()
+            .join(",")
+    })
 }
 
 /// Labels of a log sink's metrics.
@@ -79,10 +107,32 @@ impl RealmLabels {
     }
 }
 
+/// The per-message series of one subscription × realm label, resolved once and then
+/// updated with atomics only (no label strings, no family lookup per event).
+#[derive(Debug, Clone)]
+pub struct MessageSeries {
+    /// `ferry_messages_received_total`.
+    pub received: Counter,
+    /// `ferry_messages_done_total`.
+    pub done: Counter,
+    /// `ferry_messages_retried_total`.
+    pub retried: Counter,
+    /// `ferry_messages_dead_lettered_total`.
+    pub dead_lettered: Counter,
+    /// `ferry_messages_in_flight`.
+    pub in_flight: Gauge,
+    /// `ferry_handle_duration_seconds`.
+    pub handle_seconds: Histogram,
+}
+
+/// The resolved series by subscription, then realm label (bounded: the realm labels are).
+type SeriesCache = RwLock<HashMap<String, HashMap<String, Arc<MessageSeries>>>>;
+
 /// All of ferry's metrics.
 pub struct Metrics {
     registry: Registry,
     realms: RealmLabels,
+    series: SeriesCache,
     /// Messages received.
     pub received: Family<MessageLabels, Counter>,
     /// Messages done (acked).
@@ -158,9 +208,50 @@ impl Metrics {
         }
     }
 
+    /// The per-message series of `ctx`'s subscription and realm: the one `ctx` carries,
+    /// else looked up (and created once).
+    pub fn series(&self, ctx: &MessageContext) -> Arc<MessageSeries> {
+        if let Some(s) = &ctx.series {
+            return s.clone();
+        }
+        self.series_for(&ctx.subscription, &ctx.realm)
+    }
+
+    /// The per-message series of `subscription` and `realm`.
+    pub fn series_for(&self, subscription: &str, realm: &str) -> Arc<MessageSeries> {
+        {
+            let cache = self.series.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(s) = cache.get(subscription).and_then(|by| by.get(realm)) {
+                return s.clone();
+            }
+        }
+        let labels = MessageLabels {
+            subscription: subscription.to_owned(),
+            realm: self.realms.label(realm),
+        };
+        let series = Arc::new(MessageSeries {
+            received: self.received.get_or_create(&labels).clone(),
+            done: self.done.get_or_create(&labels).clone(),
+            retried: self.retried.get_or_create(&labels).clone(),
+            dead_lettered: self.dead_lettered.get_or_create(&labels).clone(),
+            in_flight: self.in_flight.get_or_create(&labels).clone(),
+            handle_seconds: self.handle_seconds.get_or_create(&labels).clone(),
+        });
+        let mut cache = self.series.write().unwrap_or_else(PoisonError::into_inner);
+        let by_realm = cache.entry(subscription.to_owned()).or_default();
+        // Realms beyond the label cap share the `_other` series but are not cached by
+        // name, so the cache stays as bounded as the labels.
+        if labels.realm == realm || by_realm.len() < self.realms.max {
+            by_realm.insert(realm.to_owned(), series.clone());
+        }
+        series
+    }
+
     /// [`Metrics::new`] with series of their own for the first `max_realms` realms only.
     pub fn with_max_realms(max_realms: usize) -> Self {
-        let mut registry = Registry::with_prefix("ferry");
+        // ferry's own metrics are `ferry_*`; the standard process metrics are not.
+        let mut root = Registry::default();
+        let registry = root.sub_registry_with_prefix("ferry");
         let m = Self {
             received: Family::default(),
             done: Family::default(),
@@ -179,6 +270,7 @@ impl Metrics {
                 max: max_realms,
                 seen: Mutex::default(),
             },
+            series: SeriesCache::default(),
         };
         registry.register("messages_received", "Messages received", m.received.clone());
         registry.register(
@@ -226,6 +318,14 @@ impl Metrics {
             "Failed backend operations",
             m.backend_errors.clone(),
         );
+        let build = Family::<BuildLabels, Gauge>::default();
+        build
+            .get_or_create(&BuildLabels {
+                version: super::record::FERRY_VERSION,
+                features: features(),
+            })
+            .set(1);
+        registry.register("build_info", "The ferry build (always 1)", build);
         registry.register(
             "worker_serving",
             "1 while the worker reports SERVING",
@@ -272,7 +372,29 @@ impl Metrics {
             "Bytes of the log spool's files",
             l.spool_bytes.clone(),
         );
-        Self { registry, ..m }
+        root.register_collector(Box::new(super::process::ProcessCollector));
+        Self {
+            registry: root,
+            ..m
+        }
+    }
+
+    /// Creates the series of subscription `name` at zero (realm "", every hand-back
+    /// reason), so they are on `/metrics` before they first move.
+    pub fn register_subscription(&self, name: &str) {
+        drop(self.series_for(name, ""));
+        for reason in ["worker_unavailable", "realm_busy", "shutdown", "overflow"] {
+            drop(self.handed_back.get_or_create(&HandBackLabels {
+                subscription: name.to_owned(),
+                reason: reason.to_owned(),
+            }));
+        }
+        let sub = SubscriptionLabels {
+            subscription: name.to_owned(),
+        };
+        drop(self.published.get_or_create(&sub));
+        drop(self.lease_extensions.get_or_create(&sub));
+        drop(self.backend_errors.get_or_create(&sub));
     }
 
     /// The counter of log events sink `sink` dropped because its queue was full.

@@ -6,6 +6,7 @@
 pub mod elasticsearch;
 pub mod events;
 pub mod metrics;
+pub mod process;
 pub mod record;
 pub mod sink;
 

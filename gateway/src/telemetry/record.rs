@@ -50,7 +50,7 @@ impl Origin {
 pub struct Record(Vec<(Cow<'static, str>, Value)>);
 
 /// The message a record is about.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct MessageContext {
     /// The subscription.
     pub subscription: String,
@@ -64,6 +64,8 @@ pub struct MessageContext {
     pub realm: String,
     /// The W3C trace id (32 hex digits); empty when unknown.
     pub trace_id: String,
+    /// Its metric series, resolved once per delivery (`None`: looked up per event).
+    pub series: Option<std::sync::Arc<super::metrics::MessageSeries>>,
 }
 
 fn timestamp(t: SystemTime) -> String {

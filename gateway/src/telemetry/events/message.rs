@@ -25,7 +25,7 @@ impl Event for Received<'_> {
             .message("message received");
     }
     fn count(&self, m: &Metrics) {
-        m.received.get_or_create(&m.labels(self.0)).inc();
+        m.series(self.0).received.inc();
     }
 }
 
@@ -50,10 +50,9 @@ impl Event for Done<'_> {
             .message("message done");
     }
     fn count(&self, m: &Metrics) {
-        m.done.get_or_create(&m.labels(self.ctx)).inc();
-        m.handle_seconds
-            .get_or_create(&m.labels(self.ctx))
-            .observe(self.duration.as_secs_f64());
+        let series = m.series(self.ctx);
+        series.done.inc();
+        series.handle_seconds.observe(self.duration.as_secs_f64());
     }
 }
 
@@ -88,10 +87,9 @@ impl Event for Retried<'_> {
         ));
     }
     fn count(&self, m: &Metrics) {
-        m.retried.get_or_create(&m.labels(self.ctx)).inc();
-        m.handle_seconds
-            .get_or_create(&m.labels(self.ctx))
-            .observe(self.duration.as_secs_f64());
+        let series = m.series(self.ctx);
+        series.retried.inc();
+        series.handle_seconds.observe(self.duration.as_secs_f64());
     }
 }
 
@@ -123,7 +121,7 @@ impl Event for DeadLettered<'_> {
         ));
     }
     fn count(&self, m: &Metrics) {
-        m.dead_lettered.get_or_create(&m.labels(self.ctx)).inc();
+        m.series(self.ctx).dead_lettered.inc();
     }
 }
 

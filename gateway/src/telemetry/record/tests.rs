@@ -42,6 +42,7 @@ fn serialising_directly_equals_the_value() {
             attempt: 3,
             realm: "acme".into(),
             trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
+            series: None,
         })
         .set(format!("labels.{}", "tenant"), "t \"1\"");
     let direct: Value =
