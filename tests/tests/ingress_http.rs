@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use ferry_tests::{
-    FerryBuilder, FerryProcess,
+    FerryBuilder, FerryProcess, assert_eventually,
     fixtures::{BackendFixture, Embedded},
     ingress::{self as sign, Http, take_all, unix_now},
 };
@@ -383,9 +383,13 @@ async fn each_scheme_accepts_its_providers_signature_and_refuses_forgeries() {
     }
 
     // One event per request, and no secret or signature anywhere in ferry's output.
-    let accepted = ferry.events_of("ingress.accepted").len();
-    let rejected = ferry.events_of("ingress.rejected").len();
-    assert_eq!((accepted, rejected), (8, 20));
+    let counts = || {
+        (
+            ferry.events_of("ingress.accepted").len(),
+            ferry.events_of("ingress.rejected").len(),
+        )
+    };
+    assert_eventually!(counts() == (8, 20), "{:?}", counts());
     let reasons: Vec<_> = ferry
         .events_of("ingress.rejected")
         .iter()
@@ -517,11 +521,14 @@ async fn a_request_becomes_one_message_and_a_repeat_returns_its_id() {
     .await;
     let new_tp = &got[0].attributes["traceparent"];
     assert_ne!(new_tp, tp);
-    let event = ferry
-        .events_of("ingress.accepted")
-        .into_iter()
-        .find(|e| e["ferry.message_id"] == fresh_id.as_str())
-        .unwrap();
+    let event = || {
+        ferry
+            .events_of("ingress.accepted")
+            .into_iter()
+            .find(|e| e["ferry.message_id"] == fresh_id.as_str())
+    };
+    assert_eventually!(event().is_some(), "the accepted event");
+    let event = event().unwrap();
     assert_eq!(event["trace.id"].as_str().unwrap(), &new_tp[3..35]);
     assert_eq!(event["ferry.realm"], "acme");
     assert_eq!(event["http.response.status_code"], 202);
@@ -611,6 +618,10 @@ async fn bad_requests_get_their_status_and_nothing_is_enqueued() {
     )
     .await;
     assert!(got.is_empty(), "{got:?}");
+    assert_eventually!(
+        ferry.events_of("ingress.rejected").len() == 9,
+        "one event each"
+    );
     let reasons: Vec<String> = ferry
         .events_of("ingress.rejected")
         .iter()

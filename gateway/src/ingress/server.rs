@@ -132,7 +132,8 @@ async fn probe(ingress: Arc<Ingress>, queue: String, stop: CancellationToken) {
         };
         let asked = tokio::time::timeout(
             ingress.publish_timeout,
-            stats.stats(&queue, &format!("{queue}-errors")),
+            // The route's queue stands for its error queue too: it may have none.
+            stats.stats(&queue, &queue),
         )
         .await;
         match asked {
