@@ -100,6 +100,17 @@ struct Done {
     warning: Option<String>,
 }
 
+/// Frees the probe slot when a probe request ends without a publish outcome.
+struct ProbeGuard<'a>(Option<&'a PublishHealth>);
+
+impl Drop for ProbeGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(h) = self.0 {
+            h.abandon_probe();
+        }
+    }
+}
+
 /// The axum handler.
 pub async fn handle(State(ingress): State<Arc<Ingress>>, request: Request) -> Response {
     let start = Instant::now();
@@ -197,6 +208,7 @@ async fn accept(
         return Err(r);
     }
     let admit = ingress.health.admit(Instant::now(), ingress.requests_probe);
+    let _probe = ProbeGuard((admit == Admit::Probe).then_some(&ingress.health));
     if admit == Admit::Refuse {
         let why = ingress.health.ready().err().unwrap_or_default();
         return Err(unavailable(

@@ -102,6 +102,17 @@ impl PublishHealth {
         self.refusing.store(true, Ordering::Release);
     }
 
+    /// A probe request ended without publishing (it was refused for its own reasons): the
+    /// next request may probe.
+    pub fn abandon_probe(&self) {
+        if let Some(r) = self.lock().as_mut()
+            && r.probing
+        {
+            r.probing = false;
+            r.next_probe = Instant::now();
+        }
+    }
+
     /// A publish (or a probe) succeeded: ready.
     pub fn succeeded(&self) {
         if !self.refusing.load(Ordering::Acquire) {
@@ -152,7 +163,14 @@ mod tests {
             Admit::Refuse,
             "next one an interval on"
         );
-        assert_eq!(h.admit(later + Duration::from_secs(1), true), Admit::Probe);
+        let again = later + Duration::from_secs(1);
+        assert_eq!(h.admit(again, true), Admit::Probe);
+        h.abandon_probe();
+        assert_eq!(
+            h.admit(again, true),
+            Admit::Probe,
+            "a probe refused for itself"
+        );
         h.succeeded();
         assert_eq!(h.admit(later, true), Admit::Go);
     }
