@@ -5,6 +5,7 @@
 //! ingress answers 503 with Retry-After and `/readyz` says not ready; once it is back, both
 //! recover without a request.
 #![cfg(all(feature = "sqs", feature = "pubsub"))]
+#![allow(clippy::unwrap_used, missing_docs)]
 
 use std::time::Duration;
 

@@ -5,6 +5,7 @@
 //! SQS FIFO queue (ElasticMQ). A request the queue held when ferry died (published, not
 //! yet answered) is answered on its retry with the original id: the backend's
 //! de-duplication, not luck, keeps it single.
+#![allow(clippy::unwrap_used, missing_docs)]
 
 use std::{
     collections::{HashMap, HashSet},

@@ -8,6 +8,7 @@
 //! Signatures are made by the test's own signers (`ferry_tests::ingress`), written from
 //! each provider's documented scheme; GitHub's published example is also sent as it is.
 //! The published vectors of every scheme are checked in `gateway/src/ingress/verify/tests.rs`.
+#![allow(clippy::unwrap_used, missing_docs)]
 
 use std::time::Duration;
 
