@@ -2,9 +2,12 @@
 # The blast e-mail demo, end to end on the embedded queue (no cloud account, no service).
 #
 # Builds ferry and the two blast workers, starts one ferry sidecar per worker (both share
-# one SQLite queue file, as sidecars in two pods would share SQS), publishes a blast,
-# publishes it a second time to show that redelivery never mails a customer twice, and a
-# blast from a lapsed account to show a dead letter with its story. Progress is printed
+# one SQLite queue file, as sidecars in two pods would share SQS), hands a blast to the
+# queue as the web app does — an HTTP POST to the list sender's ferry ingress, answered
+# 202 once the queue holds it — repeats the POST (same Idempotency-Key: the original id,
+# nothing enqueued), sends the blast again as a new request to show that redelivery never
+# mails a customer twice, and a blast from a lapsed account to show a dead letter with
+# its story. Progress is printed
 # until both queues are empty; then both sidecars drain and the script says where the
 # outbox, the activities and the logs are.
 set -euo pipefail
@@ -34,11 +37,21 @@ pids+=($!)
 pids+=($!)
 
 # No need to wait for the workers: published messages wait durably in the queue, and each
-# sidecar starts pulling once its worker reports SERVING.
-echo "== publishing blast storm-2024-09 (13 customer ids, 3 duplicates) twice, and one from a lapsed account"
-"$ferry" publish --config "$lists" --queue BlastCustomerListSender --realm acct-harbor --file examples/rust/blast/data/blast.json >/dev/null
-"$ferry" publish --config "$lists" --queue BlastCustomerListSender --realm acct-harbor --file examples/rust/blast/data/blast.json >/dev/null
-"$ferry" publish --config "$lists" --queue BlastCustomerListSender --realm acct-lapsed --file examples/rust/blast/data/blast-lapsed-account.json >/dev/null
+# sidecar starts pulling once its worker reports SERVING. The ingress answers as soon as
+# the list sender's ferry listens (curl retries until then).
+ingress=http://127.0.0.1:8475
+post() { # account, idempotency key, file: POST the blast, print the answer
+  curl -s --retry 50 --retry-connrefused --retry-delay 0 --retry-max-time 30 \
+    -w ' (HTTP %{http_code})\n' "$ingress/v1/$1/blasts" \
+    -H 'Content-Type: application/json' -H "Idempotency-Key: $2" --data-binary "@$3"
+}
+echo "== the web app POSTs blast storm-2024-09 (13 customer ids, 3 duplicates) to the ingress"
+echo "   curl $ingress/v1/acct-harbor/blasts -H 'Content-Type: application/json' -H 'Idempotency-Key: storm-2024-09-1' --data-binary @examples/rust/blast/data/blast.json"
+printf '   first POST:    '; post acct-harbor storm-2024-09-1 examples/rust/blast/data/blast.json
+printf '   the same POST: '; post acct-harbor storm-2024-09-1 examples/rust/blast/data/blast.json
+echo "== the blast sent again as a new request (a second click), and one from a lapsed account"
+printf '   '; post acct-harbor storm-2024-09-2 examples/rust/blast/data/blast.json
+printf '   '; post acct-lapsed lapsed-1 examples/rust/blast/data/blast-lapsed-account.json
 
 pending() { # ready + in flight + delayed of the config's queue
   "$ferry" queue stats --json --config "$1" | python3 -c 'import json,sys; s=json.loads(sys.stdin.readline()); print(s["ready"]+s["in_flight"]+s["delayed"])'

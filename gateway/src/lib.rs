@@ -9,7 +9,7 @@
 //! (the queue trait and one folder per backend), [`dispatch`] (poller, admission, delivery,
 //! lease keeping, settling), [`retry`] (backoff and the gRPC status mapping), [`worker`]
 //! (the worker's client, health watch and child supervisor), [`gateway_api`] (the `Publish` /
-//! `Log` service), [`admin`] (health and metrics over HTTP) and [`cli`] (the commands).
+//! `Log` service), [`ingress`] (the webhook ingress), [`admin`] (health and metrics over HTTP) and [`cli`] (the commands).
 #![forbid(unsafe_code)]
 
 pub mod admin;
@@ -21,6 +21,7 @@ pub mod config;
 pub mod conformance;
 pub mod dispatch;
 pub mod gateway_api;
+pub mod ingress;
 pub mod message;
 pub mod retry;
 pub mod shutdown;

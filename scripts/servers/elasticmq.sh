@@ -5,8 +5,9 @@
 #                        .cache/elasticmq/), start it on a free 127.0.0.1 port, wait until it
 #                        answers, print `export FERRY_TEST_SQS_ENDPOINT=http://127.0.0.1:PORT`
 #                        and `export FERRY_TEST_SQS_SERVER_PID=PID` (for the benchmark's
-#                        `--server-pid`), and placeholder AWS credentials unless some are
-#                        set already
+#                        `--server-pid`), `export FERRY_TEST_ELASTICMQ_LIB=DIR` (its jars, for
+#                        tests that run a server of their own), and placeholder AWS
+#                        credentials unless some are set already
 #   elasticmq.sh stop    stop the server `start` started (idempotent)
 #
 # Maven Central has no self-contained ElasticMQ jar, so a tiny generated pom pulls the
@@ -110,6 +111,8 @@ EOF
       log "ElasticMQ $ELASTICMQ_VERSION listening on 127.0.0.1:$port (pid $pid)"
       echo "export FERRY_TEST_SQS_ENDPOINT=http://127.0.0.1:$port"
       echo "export FERRY_TEST_SQS_SERVER_PID=$pid"
+      # For tests that run an ElasticMQ of their own (to stop and restart it).
+      echo "export FERRY_TEST_ELASTICMQ_LIB=$home/lib"
       # ElasticMQ accepts any signature; the SDK still needs credentials to sign with.
       echo "export AWS_ACCESS_KEY_ID=\${AWS_ACCESS_KEY_ID:-elasticmq}"
       echo "export AWS_SECRET_ACCESS_KEY=\${AWS_SECRET_ACCESS_KEY:-elasticmq}"

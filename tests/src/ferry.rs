@@ -361,6 +361,16 @@ impl FerryProcess {
             .to_owned()
     }
 
+    /// The webhook ingress's base URL (`http://host:port`).
+    pub fn ingress_url(&self) -> String {
+        format!(
+            "http://{}",
+            self.started().unwrap()["ferry.ingress.address"]
+                .as_str()
+                .expect("ferry serves no ingress")
+        )
+    }
+
     /// The gateway API address (`http://...`).
     pub fn gateway_url(&self) -> String {
         format!(

@@ -8,6 +8,7 @@
 pub mod conformance;
 pub mod ferry;
 pub mod fixtures;
+pub mod ingress;
 pub mod ordering;
 pub mod worker;
 

@@ -1,5 +1,6 @@
 //! The admin HTTP endpoint (127.0.0.1 by default): `/healthz` (the process is up),
-//! `/readyz` (the worker is serving and ferry is not draining: 200, else 503 with the
+//! `/readyz` (ferry is not draining, the worker is serving where there is one, and the
+//! backend takes the ingress's publishes where there is an ingress: 200, else 503 with the
 //! reason) and `/metrics` (Prometheus: OpenMetrics or the classic text format, as the
 //! scraper's `Accept` asks, see [`exposition`]).
 
@@ -17,7 +18,7 @@ use axum::{
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::{telemetry::Metrics, worker::HealthWatch};
+use crate::{ingress::PublishHealth, telemetry::Metrics, worker::HealthWatch};
 
 /// What the endpoint reads.
 #[derive(Clone)]
@@ -28,6 +29,10 @@ pub struct AdminState {
     pub health: HealthWatch,
     /// Cancelled once draining starts.
     pub stopping: CancellationToken,
+    /// Whether there is a worker to be ready for (false for a publish-only ferry).
+    pub needs_worker: bool,
+    /// The webhook ingress's view of the backend, if there is an ingress.
+    pub publish: Option<PublishHealth>,
 }
 
 async fn healthz() -> &'static str {
@@ -36,12 +41,21 @@ async fn healthz() -> &'static str {
 
 async fn readyz(State(s): State<AdminState>) -> impl IntoResponse {
     if s.stopping.is_cancelled() {
-        (StatusCode::SERVICE_UNAVAILABLE, "draining\n")
-    } else if !s.health.is_serving() {
-        (StatusCode::SERVICE_UNAVAILABLE, "worker not serving\n")
-    } else {
-        (StatusCode::OK, "ready\n")
+        return (StatusCode::SERVICE_UNAVAILABLE, "draining\n".to_owned());
     }
+    if s.needs_worker && !s.health.is_serving() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "worker not serving\n".to_owned(),
+        );
+    }
+    if let Some(Err(e)) = s.publish.as_ref().map(PublishHealth::ready) {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("backend refuses publishes: {e}\n"),
+        );
+    }
+    (StatusCode::OK, "ready\n".to_owned())
 }
 
 async fn metrics(State(s): State<AdminState>, headers: axum::http::HeaderMap) -> impl IntoResponse {

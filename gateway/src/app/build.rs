@@ -1,6 +1,6 @@
 //! [`App::build`]: everything `ferry run` opens or checks before it starts — the log sink,
-//! the backend and its preflight, the worker client and health watch, the bound
-//! listeners. Nothing runs yet; an error here names what failed and stops ferry.
+//! the backend and its preflight, the worker client and health watch, the webhook
+//! ingress's routes, the bound listeners. Nothing runs yet; an error here names what failed and stops ferry.
 
 use std::sync::Arc;
 
@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 
 use crate::{
     backend::{self, Backend},
-    config::FerryConfig,
+    config::{BackendConfig, FerryConfig},
     telemetry::{LogSink, Metrics, Origin, Telemetry, sink::StdoutSink},
     worker::{HealthWatch, WorkerClient},
 };
@@ -24,6 +24,7 @@ pub struct App {
     pub(super) health: HealthWatch,
     pub(super) gateway: Option<TcpListener>,
     pub(super) admin: Option<TcpListener>,
+    pub(super) ingress: Option<crate::ingress::Prepared>,
 }
 
 /// The telemetry `config` asks for: its metrics, and the stdout or Elasticsearch sink.
@@ -91,6 +92,21 @@ impl App {
         )
         .await?;
         let admin = bind(config.admin.enabled, "admin.listen", config.admin.listen).await?;
+        let ingress = match &config.ingress {
+            // The embedded queue de-duplicates by id in the publish's own commit and answers
+            // a repeat with the original id; other backends need ferry's own record.
+            Some(ic) => Some(
+                crate::ingress::prepare(
+                    ic,
+                    &config.limits,
+                    backend.clone(),
+                    matches!(config.backend, BackendConfig::Embedded(_)),
+                    telemetry.clone(),
+                )
+                .await?,
+            ),
+            None => None,
+        };
         Ok(Self {
             config,
             worker_command,
@@ -100,6 +116,7 @@ impl App {
             health,
             gateway,
             admin,
+            ingress,
         })
     }
 }

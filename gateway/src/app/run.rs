@@ -41,6 +41,7 @@ impl App {
             health,
             gateway,
             admin,
+            ingress,
         } = self;
         let shutdown = Shutdown::default();
         let servers_stop = CancellationToken::new();
@@ -63,12 +64,26 @@ impl App {
             servers.spawn(serve_gateway(listener, api, servers_stop.clone()));
             addr
         });
+        // A publish-only ferry (an ingress, no subscriptions, no child) has no worker.
+        let needs_worker = !config.subscriptions.is_empty() || !worker_command.is_empty();
+        let publish_health = ingress.as_ref().map(crate::ingress::Prepared::health);
+        let ingress_addr = ingress.and_then(|prepared| {
+            let addr = prepared.local_addr();
+            let stop = servers_stop.clone();
+            servers.spawn(async move {
+                let served = crate::ingress::serve(prepared, stop).await;
+                ("ingress", served.map_err(|e| e.to_string()))
+            });
+            addr
+        });
         let admin_addr = admin.map(|listener| {
             let addr = local(&listener);
             let state = AdminState {
                 metrics: telemetry.metrics().clone(),
                 health: health.clone(),
                 stopping: shutdown.stopping.clone(),
+                needs_worker,
+                publish: publish_health.clone(),
             };
             let stop = servers_stop.clone();
             servers.spawn(async move {
@@ -97,15 +112,20 @@ impl App {
             tokio::spawn(supervisor.run(child_stop.clone()))
         });
 
-        let health_task = tokio::spawn(
-            health
-                .clone()
-                .run(config.worker.health_interval.get(), servers_stop.clone()),
-        );
+        let health_task = tokio::spawn({
+            let (health, stop) = (health.clone(), servers_stop.clone());
+            let interval = config.worker.health_interval.get();
+            async move {
+                if needs_worker {
+                    health.run(interval, stop).await;
+                }
+            }
+        });
         telemetry.emit(events::Started {
             backend: backend.kind(),
             gateway: gateway_addr.map(|a| a.to_string()),
             admin: admin_addr.map(|a| a.to_string()),
+            ingress: ingress_addr.map(|a| a.to_string()),
             subscriptions: config.subscriptions.keys().cloned().collect(),
         });
 

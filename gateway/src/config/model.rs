@@ -44,7 +44,12 @@ pub struct FerryConfig {
     /// Where log events go (`[logs]`, `[logs.elasticsearch]`); stdout when absent.
     #[serde(default)]
     pub logs: crate::telemetry::elasticsearch::LogsConfig,
-    /// The subscriptions, by name (`[subscriptions.<name>]`). At least one is required.
+    /// The webhook ingress (`[ingress]`): HTTP endpoints that verify, validate and publish
+    /// requests. With it, subscriptions are optional (a publish-only ferry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<crate::ingress::IngressConfig>,
+    /// The subscriptions, by name (`[subscriptions.<name>]`). At least one is required,
+    /// unless `[ingress]` is configured.
     #[serde(default)]
     pub subscriptions: BTreeMap<String, SubscriptionConfig>,
 }

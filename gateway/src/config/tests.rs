@@ -122,6 +122,7 @@ fn toml_syntax_error_names_the_file() {
 fn top_level_key_list_matches_the_model() {
     let mut cfg = load_str("t.toml", MINIMAL).unwrap();
     cfg.service_version = Some("1".into());
+    cfg.ingress = Some(toml::from_str("").unwrap());
     let value = toml::Value::try_from(&cfg).unwrap();
     let mut keys: Vec<&str> = value
         .as_table()
@@ -167,6 +168,8 @@ fn keys_of(prefix: &str, value: &toml::Value, out: &mut Vec<String>) {
         for (k, v) in t {
             let key = if prefix.is_empty() {
                 k.clone()
+            } else if prefix == "ingress.routes" {
+                "ingress.routes.<name>".to_owned()
             } else if prefix == "subscriptions" {
                 "…".to_owned()
             } else if prefix == "…" {
@@ -190,6 +193,7 @@ fn documented(key: &str) -> bool {
         "docs/LOGS.md",
         "docs/backends/sqs.md",
         "docs/backends/pubsub.md",
+        "docs/INGRESS.md",
     ] {
         docs.push_str(&std::fs::read_to_string(root.join(doc)).unwrap_or_default());
     }
@@ -218,6 +222,15 @@ stdout = true
 [logs.elasticsearch]
 url = "http://127.0.0.1:9200"
 api_key = "x"
+[ingress.routes.r]
+path = "/hooks/{tenant}"
+queue = "q"
+schema = "s.json"
+verify = { scheme = "hmac", secrets = ["env:S"], tolerance = "1m", header = "X-Sig", algorithm = "sha256", encoding = "hex", prefix = "sha256=", signed = "{body}", timestamp_header = "X-Ts" }
+realm = { path = "tenant" }
+dedup_id = { header = "Idempotency-Key" }
+attributes = ["X-Event"]
+rate_limit = { per_second = 10.0, burst = 20 }
 [subscriptions.a]
 queue = "q"
 error_queue = "e"
@@ -228,6 +241,9 @@ rate_limit = 1.0
     // Keys that cannot all be set at once in a valid file.
     let a = cfg.subscriptions.get_mut("a").unwrap();
     a.queue_prefix = Some("p-".into());
+    let route = cfg.ingress.as_mut().unwrap().routes.get_mut("r").unwrap();
+    route.realm.as_mut().unwrap().pointer = Some("/a".into());
+    route.dedup_id.as_mut().unwrap().path = Some("tenant".into());
     let es = cfg.logs.elasticsearch.as_mut().unwrap();
     es.username = Some("u".into());
     es.password = Some("p".into());

@@ -62,11 +62,33 @@ pub(super) fn validate(config: &FerryConfig) -> Vec<(String, String)> {
     {
         bad("service_version".into(), "must be 1-128 characters".into());
     }
-    if config.subscriptions.is_empty() {
+    if config.subscriptions.is_empty() && config.ingress.is_none() {
         bad(
             "subscriptions".into(),
-            "at least one [subscriptions.<name>] table is required".into(),
+            "at least one [subscriptions.<name>] table (or an [ingress]) is required".into(),
         );
+    }
+    if let Some(ingress) = &config.ingress {
+        let queue_problem = |q: &str| config.backend.queue_problem(q);
+        for (key, reason) in ingress.problems(config.limits.max_payload_bytes.get(), &queue_problem)
+        {
+            bad(key, reason);
+        }
+        let port = ingress.listen.port();
+        for (enabled, other, key) in [
+            (gateway.enabled, gateway.listen, "gateway.listen"),
+            (admin.enabled, admin.listen, "admin.listen"),
+        ] {
+            if enabled && other == ingress.listen && port != 0 {
+                bad(
+                    "ingress.listen".into(),
+                    format!(
+                        "{} is also {key}: the servers need addresses of their own",
+                        ingress.listen
+                    ),
+                );
+            }
+        }
     }
     for (name, sub) in &config.subscriptions {
         let key = |field: &str| format!("subscriptions.{name}.{field}");

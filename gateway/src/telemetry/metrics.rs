@@ -80,6 +80,28 @@ pub struct SubscriptionLabels {
     pub subscription: String,
 }
 
+/// Labels of the ingress's request counter.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct IngressLabels {
+    /// The route (`_unmatched` for a path no route serves).
+    pub route: String,
+    /// The answer's status code.
+    pub status: u16,
+}
+
+/// Labels by ingress route only.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    /// The route.
+    pub route: String,
+}
+
+fn ingress_histogram() -> Histogram {
+    Histogram::new([
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+    ])
+}
+
 fn handle_histogram() -> Histogram {
     Histogram::new([
         0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
@@ -155,6 +177,10 @@ pub struct Metrics {
     pub backend_errors: Family<SubscriptionLabels, Counter>,
     /// 1 while the worker reports SERVING.
     pub worker_serving: Gauge,
+    /// Ingress requests answered, by route and status.
+    pub ingress_requests: Family<IngressLabels, Counter>,
+    /// Ingress request latency (arrival to answer), by route.
+    pub ingress_seconds: Family<RouteLabels, Histogram, fn() -> Histogram>,
     /// Log sink (Elasticsearch) figures.
     pub logs: LogSinkMetrics,
 }
@@ -264,6 +290,8 @@ impl Metrics {
             lease_extensions: Family::default(),
             backend_errors: Family::default(),
             worker_serving: Gauge::default(),
+            ingress_requests: Family::default(),
+            ingress_seconds: Family::new_with_constructor(ingress_histogram),
             logs: LogSinkMetrics::default(),
             registry: Registry::default(),
             realms: RealmLabels {
@@ -330,6 +358,16 @@ impl Metrics {
             "worker_serving",
             "1 while the worker reports SERVING",
             m.worker_serving.clone(),
+        );
+        registry.register(
+            "ingress_requests",
+            "Webhook ingress requests answered, by route and status",
+            m.ingress_requests.clone(),
+        );
+        registry.register(
+            "ingress_request_duration_seconds",
+            "Webhook ingress latency from the request's arrival to its answer",
+            m.ingress_seconds.clone(),
         );
         let l = &m.logs;
         registry.register(

@@ -16,15 +16,19 @@
 //! | `worker.started` / `worker.exited` | the child worker process started / exited |
 //! | `worker.output` | a line the child worker wrote to its stdout or stderr |
 //! | `receive.failed` | a receive from the backend failed |
+//! | `ingress.accepted` | the webhook ingress published a request (or answered a repeated delivery with its original id) |
+//! | `ingress.rejected` | the webhook ingress refused a request (status and reason) |
 //! | `logs.dropped` | a log sink's queue was full and records were dropped (written by the sink, [`crate::telemetry::sink::Drops`]) |
 //!
 //! One file per part of ferry: [`process`] (start and stop), [`message`] (one delivery's
-//! steps, receives), [`worker`] (the worker's log lines, health and child process).
+//! steps, receives), [`ingress`] (the webhook ingress's requests), [`worker`] (the worker's log lines, health and child process).
 
+mod ingress;
 mod message;
 mod process;
 mod worker;
 
+pub use ingress::*;
 pub use message::*;
 pub use process::*;
 pub use worker::*;

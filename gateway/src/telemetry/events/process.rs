@@ -11,6 +11,8 @@ pub struct Started<'a> {
     pub gateway: Option<String>,
     /// The admin address, if served.
     pub admin: Option<String>,
+    /// The webhook ingress's address, if served.
+    pub ingress: Option<String>,
     /// Subscription names.
     pub subscriptions: Vec<String>,
 }
@@ -28,6 +30,9 @@ impl Event for Started<'_> {
             "ferry.admin.address",
             self.admin.clone().unwrap_or_default(),
         );
+        if let Some(ingress) = &self.ingress {
+            r.set("ferry.ingress.address", ingress.as_str());
+        }
         r.set("ferry.subscriptions", self.subscriptions.clone());
     }
 }
