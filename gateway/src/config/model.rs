@@ -44,6 +44,9 @@ pub struct FerryConfig {
     /// Where log events go (`[logs]`, `[logs.elasticsearch]`); stdout when absent.
     #[serde(default)]
     pub logs: crate::telemetry::elasticsearch::LogsConfig,
+    /// The console this sidecar reports to (`[console]`); none when absent.
+    #[serde(default)]
+    pub console: crate::control::ConsoleLink,
     /// The subscriptions, by name (`[subscriptions.<name>]`). At least one is required.
     #[serde(default)]
     pub subscriptions: BTreeMap<String, SubscriptionConfig>,
@@ -67,10 +70,14 @@ impl FerryConfig {
             .collect()
     }
 
-    /// The config with its secrets (`logs.elasticsearch.api_key`, `password`) replaced by
+    /// The config with its secrets (`logs.elasticsearch.api_key`, `password`,
+    /// `console.token`) replaced by
     /// `<redacted>`, for printing.
     pub fn redacted(&self) -> Self {
         let mut copy = self.clone();
+        if copy.console.token.is_some() {
+            copy.console.token = Some("<redacted>".to_owned());
+        }
         if let Some(es) = copy.logs.elasticsearch.as_mut() {
             for secret in [&mut es.api_key, &mut es.password] {
                 if secret.is_some() {

@@ -107,6 +107,8 @@ pub struct Metrics {
     pub worker_serving: Gauge,
     /// Log sink (Elasticsearch) figures.
     pub logs: LogSinkMetrics,
+    /// Counts per subscription × realm between console heartbeats (off without a console).
+    pub tally: std::sync::Arc<crate::control::Tally>,
 }
 
 /// The Elasticsearch log sink's metrics (all zero with the stdout sink).
@@ -174,6 +176,7 @@ impl Metrics {
             backend_errors: Family::default(),
             worker_serving: Gauge::default(),
             logs: LogSinkMetrics::default(),
+            tally: std::sync::Arc::new(crate::control::Tally::new(max_realms)),
             registry: Registry::default(),
             realms: RealmLabels {
                 max: max_realms,

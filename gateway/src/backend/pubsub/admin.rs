@@ -26,7 +26,7 @@ use crate::backend::{
 };
 
 /// Pulls up to `limit` messages of subscription `sub`, holding them until returned.
-async fn pull_up_to(
+pub(super) async fn pull_up_to(
     b: &PubsubBackend,
     sub: &str,
     limit: usize,
@@ -42,11 +42,59 @@ async fn pull_up_to(
     Ok(out)
 }
 
-fn stable_id(m: &PubsubMessage) -> String {
+pub(super) fn stable_id(m: &PubsubMessage) -> String {
     m.attributes
         .get(attrs::ID)
         .cloned()
         .unwrap_or_else(|| m.message_id.clone())
+}
+
+/// Publishes dead letter `rm` (pulled from `error_queue`) to the topic of its source
+/// subscription (else `default_queue`'s) without the story, then acks it; `false` for an
+/// empty delivery. `topics` caches subscription → topic.
+pub(super) async fn move_back(
+    b: &PubsubBackend,
+    error_queue: &str,
+    rm: ReceivedMessage,
+    default_queue: &str,
+    topics: &mut HashMap<String, String>,
+) -> Result<bool, BackendError> {
+    let Some(m) = rm.message else {
+        return Ok(false);
+    };
+    let source = m
+        .attributes
+        .get(&format!("{STORY_PREFIX}source_queue"))
+        .cloned()
+        .unwrap_or_else(|| default_queue.to_owned());
+    let topic = match topics.get(&source) {
+        Some(t) => t.clone(),
+        None => {
+            let info = b
+                .api
+                .sub_info(&source)
+                .await?
+                .ok_or_else(|| BackendError::Queue {
+                    queue: source.clone(),
+                    reason: "the dead letter's source subscription does not exist".into(),
+                })?;
+            topics.insert(source.clone(), info.topic.clone());
+            info.topic
+        }
+    };
+    let carried = attrs::split(&m.attributes);
+    let mut attributes: HashMap<String, String> = strip_story(&carried.user).into_iter().collect();
+    let id = stable_id(&m);
+    attributes.extend(carry(&id, 0, None, carried.dedup_id.as_deref(), None));
+    let back = PubsubMessage {
+        data: m.data,
+        attributes,
+        ordering_key: m.ordering_key,
+        ..PubsubMessage::default()
+    };
+    b.api.publish(&topic, vec![back]).await?;
+    b.api.ack(error_queue, vec![rm.ack_id]).await?;
+    Ok(true)
 }
 
 #[async_trait]
@@ -91,43 +139,28 @@ impl DeadLetterAdmin for PubsubBackend {
         let mut topics: HashMap<String, String> = HashMap::new();
         let mut moved = 0;
         for rm in pulled {
-            let Some(m) = rm.message else { continue };
-            let source = m
-                .attributes
-                .get(&format!("{STORY_PREFIX}source_queue"))
-                .cloned()
-                .unwrap_or_else(|| default_queue.to_owned());
-            let topic =
-                match topics.get(&source) {
-                    Some(t) => t.clone(),
-                    None => {
-                        let info = self.api.sub_info(&source).await?.ok_or_else(|| {
-                            BackendError::Queue {
-                                queue: source.clone(),
-                                reason: "the dead letter's source subscription does not exist"
-                                    .into(),
-                            }
-                        })?;
-                        topics.insert(source.clone(), info.topic.clone());
-                        info.topic
-                    }
-                };
-            let carried = attrs::split(&m.attributes);
-            let mut attributes: HashMap<String, String> =
-                strip_story(&carried.user).into_iter().collect();
-            let id = stable_id(&m);
-            attributes.extend(carry(&id, 0, None, carried.dedup_id.as_deref(), None));
-            let back = PubsubMessage {
-                data: m.data,
-                attributes,
-                ordering_key: m.ordering_key,
-                ..PubsubMessage::default()
-            };
-            self.api.publish(&topic, vec![back]).await?;
-            self.api.ack(error_queue, vec![rm.ack_id]).await?;
-            moved += 1;
+            if move_back(self, error_queue, rm, default_queue, &mut topics).await? {
+                moved += 1;
+            }
         }
         Ok(moved)
+    }
+
+    async fn redrive_ids(
+        &self,
+        error_queue: &str,
+        default_queue: &str,
+        ids: &[String],
+    ) -> Result<usize, BackendError> {
+        super::dlq::act_on_ids(self, error_queue, ids, Some(default_queue)).await
+    }
+
+    async fn delete_ids(&self, error_queue: &str, ids: &[String]) -> Result<usize, BackendError> {
+        super::dlq::act_on_ids(self, error_queue, ids, None).await
+    }
+
+    async fn purge(&self, error_queue: &str) -> Result<usize, BackendError> {
+        super::dlq::purge(self, error_queue).await
     }
 }
 

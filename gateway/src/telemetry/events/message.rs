@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::control::Settled;
 use crate::telemetry::{
     Event, MessageContext, Metrics, Record,
     metrics::{HandBackLabels, SubscriptionLabels},
@@ -50,6 +51,9 @@ impl Event for Done<'_> {
             .message("message done");
     }
     fn count(&self, m: &Metrics) {
+        let (sub, realm) = (&self.ctx.subscription, &self.ctx.realm);
+        m.tally
+            .settled(sub, realm, Settled::Done, Some(self.duration));
         m.done.get_or_create(&m.labels(self.ctx)).inc();
         m.handle_seconds
             .get_or_create(&m.labels(self.ctx))
@@ -88,6 +92,9 @@ impl Event for Retried<'_> {
         ));
     }
     fn count(&self, m: &Metrics) {
+        let (sub, realm) = (&self.ctx.subscription, &self.ctx.realm);
+        m.tally
+            .settled(sub, realm, Settled::Retried, Some(self.duration));
         m.retried.get_or_create(&m.labels(self.ctx)).inc();
         m.handle_seconds
             .get_or_create(&m.labels(self.ctx))
@@ -123,6 +130,8 @@ impl Event for DeadLettered<'_> {
         ));
     }
     fn count(&self, m: &Metrics) {
+        let (sub, realm) = (&self.ctx.subscription, &self.ctx.realm);
+        m.tally.settled(sub, realm, Settled::DeadLettered, None);
         m.dead_lettered.get_or_create(&m.labels(self.ctx)).inc();
     }
 }
@@ -132,7 +141,7 @@ impl Event for DeadLettered<'_> {
 pub struct HandedBack<'a> {
     /// The message.
     pub ctx: &'a MessageContext,
-    /// `worker_unavailable`, `realm_busy` or `shutdown`.
+    /// `worker_unavailable`, `realm_busy`, `realm_paused` (by the console) or `shutdown`.
     pub reason: &'a str,
     /// When it comes back.
     pub delay: Duration,
@@ -140,7 +149,7 @@ pub struct HandedBack<'a> {
 
 impl Event for HandedBack<'_> {
     fn fill(&self, r: &mut Record) {
-        let level = if self.reason == "realm_busy" {
+        let level = if matches!(self.reason, "realm_busy" | "realm_paused") {
             "debug"
         } else {
             "warn"

@@ -16,15 +16,18 @@
 //! | `worker.started` / `worker.exited` | the child worker process started / exited |
 //! | `worker.output` | a line the child worker wrote to its stdout or stderr |
 //! | `receive.failed` | a receive from the backend failed |
+//! | `console.reachable` / `console.unreachable` | the console answered a heartbeat again (or changed the controls) / stopped answering |
 //! | `logs.dropped` | a log sink's queue was full and records were dropped (written by the sink, [`crate::telemetry::sink::Drops`]) |
 //!
 //! One file per part of ferry: [`process`] (start and stop), [`message`] (one delivery's
 //! steps, receives), [`worker`] (the worker's log lines, health and child process).
 
+mod console;
 mod message;
 mod process;
 mod worker;
 
+pub use console::*;
 pub use message::*;
 pub use process::*;
 pub use worker::*;
