@@ -1,6 +1,7 @@
 //! The admin HTTP endpoint (127.0.0.1 by default): `/healthz` (the process is up),
 //! `/readyz` (the worker is serving and ferry is not draining: 200, else 503 with the
-//! reason) and `/metrics` (Prometheus text format).
+//! reason) and `/metrics` (Prometheus text format); on a ferry that serves its own
+//! console (`crate::console::local`), also the console's page and API.
 
 use std::sync::Arc;
 
@@ -25,6 +26,8 @@ pub struct AdminState {
     pub health: HealthWatch,
     /// Cancelled once draining starts.
     pub stopping: CancellationToken,
+    /// The console this ferry serves for itself (page at `/`, API at `/api/v1/`), if any.
+    pub console: Option<Router>,
 }
 
 async fn healthz() -> &'static str {
@@ -57,12 +60,19 @@ pub async fn serve(
     state: AdminState,
     stop: CancellationToken,
 ) -> std::io::Result<()> {
-    let app = Router::new()
+    let console = state.console.clone();
+    let mut app = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .with_state(state);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .await
+    if let Some(console) = console {
+        app = app.merge(console);
+    }
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { stop.cancelled().await })
+    .await
 }

@@ -24,6 +24,8 @@ pub struct App {
     pub(super) health: HealthWatch,
     pub(super) gateway: Option<TcpListener>,
     pub(super) admin: Option<TcpListener>,
+    /// The console this ferry serves for itself on its admin port, if it does.
+    pub(super) console: Option<crate::console::local::LocalConsole>,
 }
 
 /// The telemetry `config` asks for: its metrics, and the stdout or Elasticsearch sink.
@@ -91,6 +93,15 @@ impl App {
         )
         .await?;
         let admin = bind(config.admin.enabled, "admin.listen", config.admin.listen).await?;
+        let console = if crate::console::local::wanted(&config) && admin.is_some() {
+            let local = crate::console::local::LocalConsole::open(&config, backend.clone())
+                .await
+                .map_err(anyhow::Error::msg)
+                .context("opening this ferry's console")?;
+            Some(local)
+        } else {
+            None
+        };
         Ok(Self {
             config,
             worker_command,
@@ -100,6 +111,7 @@ impl App {
             health,
             gateway,
             admin,
+            console,
         })
     }
 }

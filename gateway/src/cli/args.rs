@@ -46,6 +46,9 @@ pub enum Command {
     Logs(super::logs::LogsArgs),
     /// Check a running worker against the conformance vectors (one PASS/FAIL line each).
     Conformance(crate::conformance::ConformanceArgs),
+    /// Serve the console (the web page and its API over a fleet of sidecars); `--config`
+    /// names its `console.toml`.
+    Console,
 }
 
 /// `ferry publish`.

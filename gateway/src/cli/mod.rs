@@ -6,7 +6,7 @@
 mod admin_cmds;
 mod args;
 mod check;
-mod logs;
+pub(crate) mod logs;
 mod publish;
 
 use std::{path::Path, process::ExitCode};
@@ -41,6 +41,12 @@ pub fn main() -> ExitCode {
 pub struct CliError {
     code: u8,
     message: String,
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
 }
 
 impl CliError {
@@ -104,6 +110,9 @@ async fn dispatch(cli: Cli) -> ExitCode {
             Ok(cfg) => logs::run(&cfg, args).await,
             Err(e) => Err(e),
         },
+        Command::Console => crate::console::server::run(&cli.config)
+            .await
+            .map_err(|e| CliError::failure(format!("{e:#}"))),
         Command::Conformance(args) => {
             crate::conformance::run_command(args)
                 .await
