@@ -73,5 +73,6 @@ async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Respon
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/", get(index))
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .route("/ui/{file}", get(asset))
 }

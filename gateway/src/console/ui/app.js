@@ -431,10 +431,22 @@ async function route() {
       view = [h("h1", {}, "Error"), h("p", { class: "muted", id: "error" }, e.message)];
     }
   }
-  // Keep the focus and caret of the filter box across live refreshes.
+  // Keep what a person typed (and the focus and caret) across live refreshes of a page.
+  const typed = {};
+  if (location.hash === route.lastHash) {
+    for (const el of main.querySelectorAll("input[id], select[id], textarea[id]")) if (el.dataset.dirty) typed[el.id] = el.value;
+  }
+  route.lastHash = location.hash;
   const focused = document.activeElement && document.activeElement.id;
   const caret = focused && document.activeElement.selectionStart;
   main.replaceChildren(...[view].flat(Infinity).filter(Boolean));
+  for (const [id, value] of Object.entries(typed)) {
+    const el = document.getElementById(id);
+    if (el) {
+      el.value = value;
+      el.dataset.dirty = "1";
+    }
+  }
   if (focused) {
     const el = document.getElementById(focused);
     if (el) {
@@ -451,6 +463,9 @@ document.getElementById("message-search").addEventListener("submit", (ev) => {
   ev.preventDefault();
   const id = document.getElementById("message-id").value.trim();
   if (id) location.hash = `#/message/${enc(id)}`;
+});
+main.addEventListener("input", (ev) => {
+  if (ev.target.id) ev.target.dataset.dirty = "1";
 });
 window.addEventListener("hashchange", route);
 route();
