@@ -4,8 +4,9 @@
 # Starts each real server the tests need (scripts/servers/*.sh: ElasticMQ, the Pub/Sub
 # emulator, Elasticsearch, ...) on a free 127.0.0.1 port, exports where they listen, runs
 # the Rust workspace tests with every backend enabled, the Go example's tests and the Node
-# SDK's and examples' tests (`npm ci` from their lock files), and stops the servers when it
-# exits, whatever happens.
+# SDK's and examples' tests (`npm ci` from their lock files), the console's browser tests
+# (console-tests/, Debian's chromium installed by scripts/servers/chromium.sh), and stops
+# the servers when it exits, whatever happens.
 #
 # Each scripts/servers/NAME.sh implements:
 #   NAME.sh start   install if needed (pinned version, cached under .cache/), start on a
@@ -50,4 +51,15 @@ if [ -f sdk-node/package.json ]; then
   export FERRY_BLAST_CUSTOMER_SENDER_BIN="$root/target/debug/blast-customer-sender"
   (cd sdk-node && npm ci --no-audit --no-fund && npm test)
   (cd examples/node && npm ci --no-audit --no-fund && npm test)
+fi
+
+if [ -f console-tests/package.json ]; then
+  echo "== console browser tests (console-tests: playwright-core driving Debian's chromium)" >&2
+  # Two sidecars on the embedded queue and one on ElasticMQ, all calling the recording
+  # worker, reporting to one `ferry console` (the ferry binary with every backend).
+  cargo build -p ferry --all-features --locked
+  cargo build -p ferry-tests --bin recording-worker --locked
+  export FERRY_BIN="$root/target/debug/ferry"
+  export FERRY_RECORDING_WORKER_BIN="$root/target/debug/recording-worker"
+  (cd console-tests && npm ci --no-audit --no-fund && npm test)
 fi

@@ -99,8 +99,6 @@ test("the overview lists every sidecar's subscriptions, and filtering works", as
   await eventually(async () => (await orders.locator('td[data-col="sidecars"]').innerText()).startsWith("2 live"), "both embedded sidecars are live");
   assert.match(await invoices.locator('td[data-col="sidecars"]').innerText(), /^1 live/);
   await eventually(async () => (await invoices.innerText()).includes("sqs"), "the invoices row names its backend kind");
-  await page.screenshot({ path: join(shots, "console-overview.png"), fullPage: true });
-
   await page.fill("#filter-name", "inv");
   await eventually(async () => (await page.locator("tbody tr[data-subscription]").count()) === 1 && (await invoices.count()) === 1, "only invoices matches 'inv'");
   await page.fill("#filter-name", "");
@@ -179,4 +177,9 @@ test("a fleet-wide realm limit holds across two sidecars", async () => {
   await freshRender();
   await eventually(async () => (await page.locator("#overrides").innerText()).includes("max_in_flight_per_realm = 2 fleet-wide, set by browser-test"), "the override is shown with who set it");
   await page.screenshot({ path: join(shots, "console-subscription.png"), fullPage: true });
+
+  // The README's picture: the overview after all this, with the override noted.
+  await page.goto(consoleUrl + "/");
+  await eventually(async () => (await page.locator('tr[data-subscription="local/orders"]').innerText()).includes("1 fleet-wide limit"), "the overview notes the override");
+  await page.screenshot({ path: join(shots, "console-overview.png"), fullPage: true });
 });

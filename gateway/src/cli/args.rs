@@ -48,7 +48,11 @@ pub enum Command {
     Conformance(crate::conformance::ConformanceArgs),
     /// Serve the console (the web page and its API over a fleet of sidecars); `--config`
     /// names its `console.toml`.
-    Console,
+    Console {
+        /// Only validate `console.toml` and print it (tokens redacted); exit 64 when invalid.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 /// `ferry publish`.

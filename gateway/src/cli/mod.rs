@@ -110,7 +110,18 @@ async fn dispatch(cli: Cli) -> ExitCode {
             Ok(cfg) => logs::run(&cfg, args).await,
             Err(e) => Err(e),
         },
-        Command::Console => crate::console::server::run(&cli.config)
+        Command::Console { check: true } => crate::console::config::load(&cli.config)
+            .map_err(|e| CliError::usage(format!("invalid console config\n{e}")))
+            .and_then(|cfg| {
+                let text = toml::to_string_pretty(&cfg.redacted())
+                    .map_err(|e| CliError::failure(e.to_string()))?;
+                println!(
+                    "# {}: valid. Effective console config:\n{text}",
+                    cli.config.display()
+                );
+                Ok(())
+            }),
+        Command::Console { check: false } => crate::console::server::run(&cli.config)
             .await
             .map_err(|e| CliError::failure(format!("{e:#}"))),
         Command::Conformance(args) => {

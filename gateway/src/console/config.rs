@@ -169,6 +169,25 @@ impl ConsoleConfig {
         out
     }
 
+    /// The config with its secrets (the tokens, Elasticsearch credentials) replaced by
+    /// `<redacted>`, for printing.
+    pub fn redacted(&self) -> Self {
+        let mut copy = self.clone();
+        for secret in [&mut copy.token, &mut copy.sidecar_token] {
+            if secret.is_some() {
+                *secret = Some("<redacted>".to_owned());
+            }
+        }
+        if let Some(es) = copy.elasticsearch.as_mut() {
+            for secret in [&mut es.api_key, &mut es.password] {
+                if secret.is_some() {
+                    *secret = Some("<redacted>".to_owned());
+                }
+            }
+        }
+        copy
+    }
+
     /// The token sidecars must send, if any.
     pub fn sidecar_token(&self) -> Option<&str> {
         self.sidecar_token.as_deref().or(self.token.as_deref())

@@ -45,7 +45,10 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
-    let app = api::router(console.clone());
+    // The probes' endpoint (no token); not in the router a ferry merges into its own admin
+    // endpoint, which has a /healthz of its own.
+    let app =
+        api::router(console.clone()).route("/healthz", axum::routing::get(|| async { "ok\n" }));
     let tasks = {
         let (c, s) = (console.clone(), stop.clone());
         tokio::spawn(async move { c.run_tasks(s).await })

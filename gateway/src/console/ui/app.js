@@ -106,6 +106,17 @@ function bar(share) {
   return h("div", { class: "bar", title: pct(share) }, inner);
 }
 
+// A short note of the operators' controls on a subscription, for the overview.
+function controlSummary(c) {
+  if (!c) return null;
+  const notes = [];
+  const realms = Object.keys(c.paused_realms || {}).length;
+  if (realms) notes.push(`${realms} realm${realms > 1 ? "s" : ""} paused`);
+  const limits = ["max_in_flight", "max_in_flight_per_realm", "rate_limit"].filter((k) => c[k]).length;
+  if (limits) notes.push(`${limits} fleet-wide limit${limits > 1 ? "s" : ""}`);
+  return notes.length ? h("div", { class: "override" }, notes.join(", ")) : null;
+}
+
 const badge = (state) => h("span", { class: `badge state-${state}`, "data-state": state }, state);
 
 function limitText(l) {
@@ -147,7 +158,7 @@ async function overview() {
     return h("tr", { "data-subscription": `${s.backend}/${s.name}` },
       h("td", {}, h("a", { href: `#/s/${enc(s.backend)}/${enc(s.name)}` }, s.name), h("div", { class: "muted" }, s.queue)),
       h("td", {}, s.backend, h("div", { class: "muted" }, s.backend_kind)),
-      h("td", {}, badge(s.state)),
+      h("td", {}, badge(s.state), controlSummary(s.controls)),
       h("td", { class: "num", "data-col": "sidecars" }, `${s.sidecars_live} live`, s.sidecars_stale ? h("div", { class: "muted" }, `${s.sidecars_stale} stale`) : null),
       h("td", { class: "num" }, `${s.workers_serving}/${s.sidecars_live}`),
       h("td", { class: "num" }, c ? c.ready : "–"),
