@@ -46,6 +46,40 @@ struct Args {
     /// How long to run, seconds.
     #[arg(long, default_value_t = 60)]
     seconds: u64,
+    /// Only measure the sidecar's per-message cost of counting for the console (the
+    /// tally), on 1 and 2 threads, and exit.
+    #[arg(long)]
+    tally: bool,
+}
+
+/// Nanoseconds per settled message counted by the tally, `threads` threads at once, 50
+/// realms of one subscription (a snapshot taken every million messages, as beats would).
+fn tally_cost(threads: usize) -> f64 {
+    use ferry::control::{Settled, Tally};
+    const PER_THREAD: usize = 5_000_000;
+    let tally = Arc::new(Tally::new(100));
+    tally.enable();
+    let realms: Arc<Vec<String>> = Arc::new((0..50).map(|r| format!("tenant-{r:03}")).collect());
+    let start = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let (tally, realms) = (tally.clone(), realms.clone());
+            std::thread::spawn(move || {
+                for i in 0..PER_THREAD {
+                    let realm = &realms[(i + t) % realms.len()];
+                    tally.settled("orders", realm, Settled::Done, Some(Duration::from_micros(1500)));
+                    if t == 0 && i % 1_000_000 == 0 {
+                        std::hint::black_box(tally.take("orders"));
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    // Wall time per message of one thread (the threads run side by side).
+    start.elapsed().as_nanos() as f64 / PER_THREAD as f64
 }
 
 const TOKEN: &str = "console-bench-token-0123456789";
@@ -137,6 +171,15 @@ fn pct(mut v: Vec<Duration>, q: f64) -> Duration {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    if args.tally {
+        for threads in [1, 2] {
+            println!(
+                "tally: {:.1} ns per settled message per thread, {threads} thread(s) counting at once",
+                tally_cost(threads)
+            );
+        }
+        return;
+    }
     let bin = ferry_tests::ferry::cargo_build_ferry()
         .release()
         .run()

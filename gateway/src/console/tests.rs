@@ -229,3 +229,37 @@ fn query_values_are_decoded() {
         Some("blast cust x".to_owned())
     );
 }
+
+#[test]
+fn every_console_key_is_documented() {
+    let docs = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/CONSOLE.md"),
+    )
+    .unwrap();
+    let config = super::ConsoleConfig {
+        token: Some("t".repeat(16)),
+        sidecar_token: Some("s".repeat(16)),
+        elasticsearch: Some(crate::telemetry::elasticsearch::ElasticsearchConfig::new(
+            "http://es:9200",
+        )),
+        ..super::ConsoleConfig::default()
+    };
+    let value = toml::Value::try_from(&config).unwrap();
+    let keys: Vec<&String> = value.as_table().unwrap().keys().collect();
+    assert!(keys.len() > 10, "{keys:?}");
+    let missing: Vec<_> = keys
+        .iter()
+        .filter(|k| !docs.contains(&format!("| `{k}` |")) && !docs.contains(&format!("| `{k}.")))
+        .collect();
+    assert!(missing.is_empty(), "not in docs/CONSOLE.md's table: {missing:?}");
+}
+
+#[test]
+fn console_check_never_shows_secrets() {
+    let config = super::ConsoleConfig {
+        token: Some("hunter2-hunter2-hunter2".into()),
+        ..super::ConsoleConfig::default()
+    };
+    let text = toml::to_string(&config.redacted()).unwrap();
+    assert!(!text.contains("hunter2"), "{text}");
+}

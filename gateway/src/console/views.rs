@@ -12,13 +12,13 @@ use serde::Serialize;
 use super::{
     Console,
     controls::FleetControls,
-    fleet::{Sidecar, SubKey},
+    fleet::SubKey,
     queues::QueueState,
     rollup::Agg,
     state::minute_of,
     store,
 };
-use crate::control::wire::Limits;
+use crate::control::wire::{Limits, SubscriptionReport};
 
 /// One subscription of the fleet, as the overview shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -80,12 +80,25 @@ fn sum_limits<'a>(all: impl Iterator<Item = &'a Limits>) -> Limits {
     sum
 }
 
+/// What the overview needs of one sidecar of one subscription (no realm lists: the
+/// overview is built without copying the fleet's reports).
+#[derive(Debug, Clone)]
+struct Member {
+    live: bool,
+    last_seen: Instant,
+    service: String,
+    kind: String,
+    serving: bool,
+    report: SubscriptionReport,
+    in_flight: u64,
+}
+
 /// Every subscription of the fleet, sorted by backend and name.
 pub fn subscriptions(console: &Console) -> Vec<SubscriptionRow> {
     let now = Instant::now();
     let minute = minute_of(SystemTime::now());
     let controls = console.controls();
-    let mut groups: BTreeMap<SubKey, Vec<(bool, Sidecar)>> = BTreeMap::new();
+    let mut groups: BTreeMap<SubKey, Vec<Member>> = BTreeMap::new();
     console.with_fleet(|fleet| {
         for s in fleet.sidecars() {
             let live = fleet.is_live(s, now);
@@ -96,49 +109,42 @@ pub fn subscriptions(console: &Console) -> Vec<SubscriptionRow> {
                         name: r.name.clone(),
                     })
                     .or_default()
-                    .push((live, s.clone()));
+                    .push(Member {
+                        live,
+                        last_seen: s.last_seen,
+                        service: s.beat.service.clone(),
+                        kind: s.beat.backend.kind.clone(),
+                        serving: s.beat.worker_serving,
+                        in_flight: r.realms.iter().map(|x| u64::from(x.in_flight)).sum(),
+                        report: SubscriptionReport {
+                            realms: Vec::new(),
+                            paused_realms: Vec::new(),
+                            ..r.clone()
+                        },
+                    });
             }
         }
     });
     groups
         .into_iter()
-        .map(|(key, sidecars)| row(console, &key, &sidecars, controls.get(&key), minute))
+        .map(|(key, members)| row(console, &key, &members, controls.get(&key), minute))
         .collect()
 }
 
 fn row(
     console: &Console,
     key: &SubKey,
-    sidecars: &[(bool, Sidecar)],
+    members: &[Member],
     controls: Option<&FleetControls>,
     minute: i64,
 ) -> SubscriptionRow {
-    let report = |s: &Sidecar| {
-        s.beat
-            .subscriptions
-            .iter()
-            .find(|r| r.name == key.name)
-            .cloned()
-            .unwrap_or_default()
-    };
-    let freshest = sidecars
-        .iter()
-        .max_by_key(|(_, s)| s.last_seen)
-        .map(|(_, s)| s);
-    let first = freshest.map(report).unwrap_or_default();
-    let live: Vec<&Sidecar> = sidecars
-        .iter()
-        .filter(|(l, _)| *l)
-        .map(|(_, s)| s)
-        .collect();
-    let live_reports: Vec<_> = live.iter().map(|s| report(s)).collect();
-    let mut services: Vec<String> = sidecars
-        .iter()
-        .map(|(_, s)| s.beat.service.clone())
-        .collect();
+    let freshest = members.iter().max_by_key(|m| m.last_seen);
+    let first = freshest.map(|m| m.report.clone()).unwrap_or_default();
+    let live: Vec<&Member> = members.iter().filter(|m| m.live).collect();
+    let mut services: Vec<String> = members.iter().map(|m| m.service.clone()).collect();
     services.sort();
     services.dedup();
-    let serving = live.iter().filter(|s| s.beat.worker_serving).count();
+    let serving = live.iter().filter(|m| m.serving).count();
     let controls = controls.cloned().unwrap_or_default();
     let state = if live.is_empty() {
         "stale"
@@ -162,9 +168,7 @@ fn row(
     let done_per_second = last2.done as f64 / window;
     SubscriptionRow {
         backend: key.backend.clone(),
-        backend_kind: freshest
-            .map(|s| s.beat.backend.kind.clone())
-            .unwrap_or_default(),
+        backend_kind: freshest.map(|m| m.kind.clone()).unwrap_or_default(),
         name: key.name.clone(),
         queue: first
             .queue_prefix
@@ -175,22 +179,18 @@ fn row(
         error_queue: first.error_queue.clone(),
         services,
         sidecars_live: live.len(),
-        sidecars_stale: sidecars.len() - live.len(),
+        sidecars_stale: members.len() - live.len(),
         workers_serving: serving,
         state,
-        in_flight: live_reports
-            .iter()
-            .flat_map(|r| r.realms.iter())
-            .map(|r| u64::from(r.in_flight))
-            .sum(),
+        in_flight: live.iter().map(|m| m.in_flight).sum(),
         queue_state: console.queue_state(key),
         done_per_second,
         failure_rate: last5.failure_rate(),
         p50_ms: last5.percentile(0.5),
         p95_ms: last5.percentile(0.95),
         sparkline: recent.done_per_minute(minute),
-        configured: sum_limits(live_reports.iter().map(|r| &r.configured)),
-        effective: sum_limits(live_reports.iter().map(|r| &r.effective)),
+        configured: sum_limits(live.iter().map(|m| &m.report.configured)),
+        effective: sum_limits(live.iter().map(|m| &m.report.effective)),
         controls,
     }
 }
