@@ -10,8 +10,21 @@
 # its story. Progress is printed
 # until both queues are empty; then both sidecars drain and the script says where the
 # outbox, the activities and the logs are.
+#
+# The list sender's ferry serves the console on its admin port (http://127.0.0.1:9475/) and
+# the customer sender's ferry reports to it: one page shows both. `--keep` leaves both
+# sidecars (and so the console) running after the demo, until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+keep=false
+for arg in "$@"; do
+  case "$arg" in
+    --keep) keep=true ;;
+    *) echo "usage: $0 [--keep]" >&2; exit 64 ;;
+  esac
+done
+console_url=http://127.0.0.1:9475/
 
 run=.ferry/demo
 echo "== building ferry and the blast workers (the first build takes a few minutes; cargo shows its progress)"
@@ -35,6 +48,8 @@ trap cleanup EXIT
 pids+=($!)
 "$ferry" run --config "$customers" -- target/debug/blast-customer-sender >"$run/customer-sender.log" 2>&1 &
 pids+=($!)
+
+echo "== the console: $console_url (open it in a browser; both sidecars report to it)"
 
 # No need to wait for the workers: published messages wait durably in the queue, and each
 # sidecar starts pulling once its worker reports SERVING. The ingress answers as soon as
@@ -65,9 +80,11 @@ for _ in $(seq 1 600); do
   sleep 0.5
 done
 
-echo "== draining both sidecars (SIGTERM)"
-cleanup
-pids=()
+if ! $keep; then
+  echo "== draining both sidecars (SIGTERM)"
+  cleanup
+  pids=()
+fi
 
 echo
 echo "== outbox ($BLAST_OUTBOX): one mail per customer, none twice"
@@ -85,3 +102,11 @@ echo
 echo "Files: outbox $BLAST_OUTBOX, activities $BLAST_ACTIVITIES"
 echo "Logs (one JSON event per step, ECS fields): $run/list-sender.log, $run/customer-sender.log"
 echo "Follow one message: grep '\"ferry.message_id\":\"<id>\"' $run/*.log"
+
+if $keep; then
+  echo
+  echo "== both sidecars keep running; the console: $console_url"
+  echo "   pause a realm, redrive the dead letter, publish to BlastCustomerSender. Ctrl-C stops them."
+  trap 'echo; echo "== draining both sidecars (SIGTERM)"; cleanup; exit 0' INT TERM
+  wait
+fi

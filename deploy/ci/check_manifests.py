@@ -96,6 +96,12 @@ class Checker:
             self.fail(where, "enableServiceLinks must be false (service links would reach ferry as FERRY_* overrides)")
         if not (pod.get("securityContext") or {}).get("runAsNonRoot"):
             self.fail(where, "the pod's securityContext.runAsNonRoot must be true")
+        labels = (doc.get("metadata") or {}).get("labels") or {}
+        if labels.get("app.kubernetes.io/component") == "console":
+            # `ferry console`: no worker, no sidecar; the container rules below still hold.
+            self.console(where, pod)
+            self.containers(where, pod)
+            return
         sidecars = [c for c in pod.get("initContainers", []) if c.get("restartPolicy") == "Always"]
         ferry = [c for c in sidecars if c.get("name") == "ferry"]
         if len(ferry) != 1:
@@ -105,6 +111,34 @@ class Checker:
                 got = ((ferry[0].get(probe) or {}).get("httpGet") or {}).get("path")
                 if got != path:
                     self.fail(where, f"ferry's {probe} must GET {path}, not {got}")
+        self.containers(where, pod)
+        grace_limit = pod.get("terminationGracePeriodSeconds")
+        self.grace(where, pod, grace_limit)
+
+    def console(self, where: str, pod: dict) -> None:
+        """The console's pod: `ferry console` on a console.toml that parses, with a token."""
+        containers = pod.get("containers", [])
+        if len(containers) != 1 or (containers[0].get("args") or [])[:1] != ["console"]:
+            self.fail(where, "a console Deployment runs one container: ferry console")
+            return
+        env = {e.get("name") for e in containers[0].get("env", [])}
+        if "FERRY_CONSOLE_TOKEN" not in env:
+            self.fail(where, "the console listens beyond loopback: it needs FERRY_CONSOLE_TOKEN")
+        for volume in pod.get("volumes", []):
+            cm_name = (volume.get("configMap") or {}).get("name")
+            cm = self.configmaps.get(cm_name) if cm_name else None
+            text = ((cm or {}).get("data") or {}).get("console.toml")
+            if text is None:
+                continue
+            try:
+                cfg = tomllib.loads(text)
+            except tomllib.TOMLDecodeError as e:
+                self.fail(where, f"console.toml of ConfigMap {cm_name}: {e}")
+                continue
+            if not str(cfg.get("state", "")).startswith("/"):
+                self.fail(where, "console.toml's state must be an absolute path on the volume")
+
+    def containers(self, where: str, pod: dict) -> None:
         for c in pod.get("initContainers", []) + pod.get("containers", []):
             cw = f"{where}: container {c.get('name')}"
             sc = c.get("securityContext") or {}
@@ -117,7 +151,8 @@ class Checker:
             res = c.get("resources") or {}
             if not (res.get("requests") and (res.get("limits") or {}).get("memory")):
                 self.fail(cw, "needs resource requests and a memory limit")
-        grace_limit = pod.get("terminationGracePeriodSeconds")
+
+    def grace(self, where: str, pod: dict, grace_limit) -> None:
         for volume in pod.get("volumes", []):
             cm_name = (volume.get("configMap") or {}).get("name")
             cm = self.configmaps.get(cm_name) if cm_name else None
@@ -150,6 +185,13 @@ class Checker:
                 continue
             if toml_dir is not None:
                 path = toml_dir / f"{label}__{name}.toml"
+                path.write_text(text)
+                written.append(path)
+        for name, cm in sorted(self.configmaps.items()):
+            text = (cm.get("data") or {}).get("console.toml")
+            if text is not None and toml_dir is not None:
+                # Checked by deploy.sh with `ferry console --check`.
+                path = toml_dir / f"{label}__{name}.console-toml"
                 path.write_text(text)
                 written.append(path)
         return written

@@ -9,7 +9,9 @@
 //! (the queue trait and one folder per backend), [`dispatch`] (poller, admission, delivery,
 //! lease keeping, settling), [`retry`] (backoff and the gRPC status mapping), [`worker`]
 //! (the worker's client, health watch and child supervisor), [`gateway_api`] (the `Publish` /
-//! `Log` service), [`ingress`] (the webhook ingress), [`admin`] (health and metrics over HTTP) and [`cli`] (the commands).
+//! `Log` service), [`ingress`] (the webhook ingress), [`admin`] (health and metrics over HTTP),
+//! [`cli`] (the commands), [`console`] (the web console over a fleet of sidecars) and
+//! [`control`] (a sidecar's heartbeat to the console and the controls it applies).
 #![forbid(unsafe_code)]
 
 pub mod admin;
@@ -19,6 +21,8 @@ pub mod bounded;
 pub mod cli;
 pub mod config;
 pub mod conformance;
+pub mod console;
+pub mod control;
 pub mod dispatch;
 pub mod gateway_api;
 pub mod ingress;

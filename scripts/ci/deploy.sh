@@ -13,11 +13,13 @@
 #   compose          the compose-spec JSON schema (check-jsonschema) + structural checks
 #   systemd          systemd-analyze verify of deploy/systemd/ferry@.service
 #   ferry.toml       `ferry check` on the config inside every ConfigMap, every rendered chart
-#                    and every compose mount; and a broken one must fail with exit 64
+#                    and every compose mount; and a broken one must fail with exit 64;
+#                    `ferry console --check` on every rendered console.toml
 #
 # Tools are installed under .cache/deploy/ (pinned; reinstalled when a pin changes). ferry is
-# $FERRY_BIN if set, else built here with `cargo build -p ferry --all-features` (a no-op when
-# up to date) so that the SQS, Pub/Sub and Elasticsearch keys are known.
+# $FERRY_BIN if set, else built here with `cargo build --workspace --all-features --bins` (a
+# no-op when up to date; the same build as the tests', so CI compiles ferry once) so that the
+# SQS, Pub/Sub and Elasticsearch keys are known.
 #
 # Prints one line per check and "deploy: N passed, M failed"; exits 1 if any check failed.
 # shellcheck disable=SC2016  # single-quoted `bash -c` scripts take their arguments as $1...
@@ -74,8 +76,8 @@ fi
 cp deploy/ci/crd-schemas/validate.mjs "$crd/validate.mjs"
 
 if [ -z "${FERRY_BIN:-}" ]; then
-  log "cargo build -p ferry --all-features"
-  cargo build --quiet --locked -p ferry --all-features
+  log "cargo build --workspace --all-features --bins"
+  cargo build --quiet --locked --workspace --all-features --bins
   FERRY_BIN="$root/target/debug/ferry"
 fi
 [ -x "$FERRY_BIN" ] || { echo "FERRY_BIN=$FERRY_BIN is not an executable" >&2; exit 1; }
@@ -178,6 +180,11 @@ refuse "helm template refuses a grace period below ferry's drain" "must exceed f
   "$helm" template ci "$chart" "${base[@]}" --set terminationGracePeriodSeconds=20
 refuse "helm template refuses an unknown backend" "backend.type must be embedded, sqs or pubsub" \
   "$helm" template ci "$chart" "${base[@]}" --set backend.type=kafka
+refuse "helm template refuses a console without a token Secret" "console.tokenSecret is required" \
+  "$helm" template ci "$chart" "${base[@]}" --set backend.type=sqs --set backend.sqs.region=r \
+  --set console.enabled=true
+refuse "helm template refuses sidecars reporting to a console without a token" "console.tokenSecret is required" \
+  "$helm" template ci "$chart" "${base[@]}" --set console.url=http://console:9470
 
 # Custom resources (KEDA, Prometheus Operator) collected above, against their CRD schemas.
 check "CRD schemas (KEDA, Prometheus Operator)" node "$crd/validate.mjs" "$work/crds.json"
@@ -216,6 +223,13 @@ mapfile -t compose_tomls < <("$py" deploy/ci/check_compose.py deploy/compose/com
 tomls=("$work"/toml/*.toml "${compose_tomls[@]}")
 for toml in "${tomls[@]}"; do
   check "ferry check ${toml#"$root"/}" ferry_clean check --config "$toml"
+done
+# The console's console.toml of every rendered chart that deploys one, with the token the
+# pod gets from its Secret (FERRY_CONSOLE_TOKEN) and no other FERRY_* variable.
+for toml in "$work"/toml/*.console-toml; do
+  [ -e "$toml" ] || continue
+  check "ferry console --check ${toml#"$root"/}" env -i PATH="$PATH" \
+    FERRY_CONSOLE_TOKEN=placeholder-for-the-secret-token "$FERRY_BIN" console --check --config "$toml"
 done
 # ...and `ferry check` is a real check: a broken copy fails with exit 64 naming the key.
 broken="$work/broken.toml"

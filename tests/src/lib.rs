@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 pub mod conformance;
+pub mod console;
 pub mod ferry;
 pub mod fixtures;
 pub mod ingress;

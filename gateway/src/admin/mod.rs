@@ -2,7 +2,8 @@
 //! `/readyz` (ferry is not draining, the worker is serving where there is one, and the
 //! backend takes the ingress's publishes where there is an ingress: 200, else 503 with the
 //! reason) and `/metrics` (Prometheus: OpenMetrics or the classic text format, as the
-//! scraper's `Accept` asks, see [`exposition`]).
+//! scraper's `Accept` asks, see [`exposition`]); on a ferry that serves its own console
+//! (`crate::console::local`), also the console's page and API.
 
 pub mod exposition;
 
@@ -33,6 +34,8 @@ pub struct AdminState {
     pub needs_worker: bool,
     /// The webhook ingress's view of the backend, if there is an ingress.
     pub publish: Option<PublishHealth>,
+    /// The console this ferry serves for itself (page at `/`, API at `/api/v1/`), if any.
+    pub console: Option<Router>,
 }
 
 async fn healthz() -> &'static str {
@@ -73,12 +76,19 @@ pub async fn serve(
     state: AdminState,
     stop: CancellationToken,
 ) -> std::io::Result<()> {
-    let app = Router::new()
+    let console = state.console.clone();
+    let mut app = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .with_state(state);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .await
+    if let Some(console) = console {
+        app = app.merge(console);
+    }
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { stop.cancelled().await })
+    .await
 }

@@ -25,6 +25,8 @@ pub struct App {
     pub(super) gateway: Option<TcpListener>,
     pub(super) admin: Option<TcpListener>,
     pub(super) ingress: Option<crate::ingress::Prepared>,
+    /// The console this ferry serves for itself on its admin port, if it does.
+    pub(super) console: Option<crate::console::local::LocalConsole>,
 }
 
 /// The telemetry `config` asks for: its metrics, and the stdout or Elasticsearch sink.
@@ -107,6 +109,15 @@ impl App {
             ),
             None => None,
         };
+        let console = if crate::console::local::wanted(&config) && admin.is_some() {
+            let local = crate::console::local::LocalConsole::open(&config, backend.clone())
+                .await
+                .map_err(anyhow::Error::msg)
+                .context("opening this ferry's console")?;
+            Some(local)
+        } else {
+            None
+        };
         Ok(Self {
             config,
             worker_command,
@@ -117,6 +128,7 @@ impl App {
             gateway,
             admin,
             ingress,
+            console,
         })
     }
 }

@@ -9,6 +9,7 @@
 //! back what is still running → stop the child worker → stop the servers → flush logs.
 
 mod build;
+mod console;
 mod run;
 
 pub use build::{App, telemetry_for};

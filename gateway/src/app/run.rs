@@ -42,6 +42,7 @@ impl App {
             gateway,
             admin,
             ingress,
+            console,
         } = self;
         let shutdown = Shutdown::default();
         let servers_stop = CancellationToken::new();
@@ -84,6 +85,9 @@ impl App {
                 stopping: shutdown.stopping.clone(),
                 needs_worker,
                 publish: publish_health.clone(),
+                console: console
+                    .as_ref()
+                    .map(crate::console::local::LocalConsole::router),
             };
             let stop = servers_stop.clone();
             servers.spawn(async move {
@@ -129,7 +133,9 @@ impl App {
             subscriptions: config.subscriptions.keys().cloned().collect(),
         });
 
+        let controls = super::console::controls(&config, console.is_some());
         let mut pollers = JoinSet::new();
+        let mut contexts = Vec::new();
         for (name, sub) in &config.subscriptions {
             telemetry.metrics().register_subscription(name);
             let ctx = SubscriptionContext::new(
@@ -142,8 +148,27 @@ impl App {
                 telemetry.clone(),
                 shutdown.clone(),
             );
+            let ctx = match &controls {
+                Some(c) => ctx.with_controls(c.applied(name)),
+                None => ctx,
+            };
+            contexts.push(ctx.clone());
             pollers.spawn(run_subscription(ctx));
         }
+        let console_tasks = console
+            .clone()
+            .map(|c| tokio::spawn(c.run(servers_stop.clone())));
+        let reporter = super::console::spawn_reporter(
+            &config,
+            controls.as_ref(),
+            console.as_ref(),
+            &contexts,
+            &telemetry,
+            &health,
+            shutdown.stopping.clone(),
+            servers_stop.clone(),
+        );
+        drop(contexts);
 
         // Until the signal, or until something ferry cannot run without fails.
         let failure = tokio::select! {
@@ -179,6 +204,9 @@ impl App {
         }
         servers_stop.cancel();
         let _ = health_task.await;
+        for task in [reporter, console_tasks].into_iter().flatten() {
+            let _ = task.await;
+        }
         while let Some(ended) = servers.join_next().await {
             if let Ok((name, Err(e))) = ended {
                 eprintln!("ferry: the {name} server failed while stopping: {e}");

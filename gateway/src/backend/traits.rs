@@ -119,6 +119,38 @@ pub trait DeadLetterAdmin: Send + Sync {
         default_queue: &str,
         limit: usize,
     ) -> Result<usize, BackendError>;
+
+    /// Moves the dead letters of `error_queue` whose ids (as [`DeadLetterAdmin::list`]
+    /// gives them) are in `ids` back to their source queue, like
+    /// [`DeadLetterAdmin::redrive`]. Returns how many moved (an id not found is skipped).
+    async fn redrive_ids(
+        &self,
+        error_queue: &str,
+        default_queue: &str,
+        ids: &[String],
+    ) -> Result<usize, BackendError> {
+        let _ = (default_queue, ids);
+        Err(unsupported(error_queue, "redrive chosen dead letters"))
+    }
+
+    /// Deletes the dead letters of `error_queue` whose ids are in `ids`; how many.
+    async fn delete_ids(&self, error_queue: &str, ids: &[String]) -> Result<usize, BackendError> {
+        let _ = ids;
+        Err(unsupported(error_queue, "delete dead letters"))
+    }
+
+    /// Deletes every dead letter of `error_queue`; how many (approximate where the backend
+    /// only counts approximately).
+    async fn purge(&self, error_queue: &str) -> Result<usize, BackendError> {
+        Err(unsupported(error_queue, "purge an error queue"))
+    }
+}
+
+fn unsupported(queue: &str, what: &str) -> BackendError {
+    BackendError::Queue {
+        queue: queue.to_owned(),
+        reason: format!("this backend cannot {what}"),
+    }
 }
 
 /// Queue depth counts.

@@ -46,6 +46,13 @@ pub enum Command {
     Logs(super::logs::LogsArgs),
     /// Check a running worker against the conformance vectors (one PASS/FAIL line each).
     Conformance(crate::conformance::ConformanceArgs),
+    /// Serve the console (the web page and its API over a fleet of sidecars); `--config`
+    /// names its `console.toml`.
+    Console {
+        /// Only validate `console.toml` and print it (tokens redacted); exit 64 when invalid.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 /// `ferry publish`.

@@ -209,4 +209,4 @@ mod search {
 }
 
 #[cfg(feature = "elasticsearch")]
-mod search;
+pub(crate) mod search;

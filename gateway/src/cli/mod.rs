@@ -6,7 +6,7 @@
 mod admin_cmds;
 mod args;
 mod check;
-mod logs;
+pub(crate) mod logs;
 mod publish;
 
 use std::{path::Path, process::ExitCode};
@@ -41,6 +41,12 @@ pub fn main() -> ExitCode {
 pub struct CliError {
     code: u8,
     message: String,
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
 }
 
 impl CliError {
@@ -104,6 +110,20 @@ async fn dispatch(cli: Cli) -> ExitCode {
             Ok(cfg) => logs::run(&cfg, args).await,
             Err(e) => Err(e),
         },
+        Command::Console { check: true } => crate::console::config::load(&cli.config)
+            .map_err(|e| CliError::usage(format!("invalid console config\n{e}")))
+            .and_then(|cfg| {
+                let text = toml::to_string_pretty(&cfg.redacted())
+                    .map_err(|e| CliError::failure(e.to_string()))?;
+                println!(
+                    "# {}: valid. Effective console config:\n{text}",
+                    cli.config.display()
+                );
+                Ok(())
+            }),
+        Command::Console { check: false } => crate::console::server::run(&cli.config)
+            .await
+            .map_err(|e| CliError::failure(format!("{e:#}"))),
         Command::Conformance(args) => {
             crate::conformance::run_command(args)
                 .await

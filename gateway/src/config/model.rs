@@ -48,6 +48,9 @@ pub struct FerryConfig {
     /// requests. With it, subscriptions are optional (a publish-only ferry).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress: Option<crate::ingress::IngressConfig>,
+    /// The console this sidecar reports to (`[console]`); none when absent.
+    #[serde(default)]
+    pub console: crate::control::ConsoleLink,
     /// The subscriptions, by name (`[subscriptions.<name>]`). At least one is required,
     /// unless `[ingress]` is configured.
     #[serde(default)]
@@ -72,10 +75,14 @@ impl FerryConfig {
             .collect()
     }
 
-    /// The config with its secrets (`logs.elasticsearch.api_key`, `password`) replaced by
+    /// The config with its secrets (`logs.elasticsearch.api_key`, `password`,
+    /// `console.token`) replaced by
     /// `<redacted>`, for printing.
     pub fn redacted(&self) -> Self {
         let mut copy = self.clone();
+        if copy.console.token.is_some() {
+            copy.console.token = Some("<redacted>".to_owned());
+        }
         if let Some(es) = copy.logs.elasticsearch.as_mut() {
             for secret in [&mut es.api_key, &mut es.password] {
                 if secret.is_some() {

@@ -57,6 +57,9 @@ pub(super) fn validate(config: &FerryConfig) -> Vec<(String, String)> {
     for (key, reason) in config.logs.problems() {
         bad(key, reason);
     }
+    for (key, reason) in config.console.problems() {
+        bad(format!("console.{key}"), reason);
+    }
     if let Some(version) = &config.service_version
         && (version.is_empty() || version.len() > 128)
     {

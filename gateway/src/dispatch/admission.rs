@@ -5,6 +5,11 @@
 //! receive did not use is kept for the next one. The per-realm limit is checked after
 //! receiving, and a message of a realm at its limit is handed back with a short delay so
 //! that it never blocks other realms.
+//!
+//! The console's controls ([`Applied`]) come on top: a paused subscription receives
+//! nothing, a paused realm's messages are handed back, and its shares of `max_in_flight`
+//! (the semaphore is resized), `max_in_flight_per_realm` and `rate_limit` replace the
+//! configured values while they are set.
 
 use std::{
     collections::HashMap,
@@ -15,7 +20,11 @@ use std::{
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::{bounded::Rate, config::SubscriptionConfig};
+use crate::{
+    bounded::Rate,
+    config::SubscriptionConfig,
+    control::{Applied, Limiter, Refused, Running},
+};
 
 /// Room for one delivery (an in-flight slot, and its start token under a rate limit);
 /// returned when dropped.
@@ -28,7 +37,8 @@ pub struct Admission {
     batch: usize,
     per_realm: Option<u32>,
     realms: Arc<Mutex<HashMap<String, u32>>>,
-    rate: Option<DefaultDirectRateLimiter>,
+    rate: Option<Limiter>,
+    controls: Applied,
 }
 
 /// A realm's place, held for the duration of a delivery.
@@ -72,25 +82,60 @@ fn rate_limiter(rate: Rate, batch: usize) -> (DefaultDirectRateLimiter, usize) {
 impl Admission {
     /// The limits of `config`.
     pub fn new(config: &SubscriptionConfig) -> Self {
+        Self::with_controls(config, Applied::none())
+    }
+
+    /// The limits of `config` under the console's `controls` (starts following them: needs
+    /// a tokio runtime when a console is set).
+    pub fn with_controls(config: &SubscriptionConfig, controls: Applied) -> Self {
         let max = config.max_in_flight.usize();
         let mut batch = config.batch_size.usize().min(max);
         let rate = config.rate_limit.map(|r| {
             let (limiter, burst) = rate_limiter(r, batch);
             batch = burst;
-            limiter
+            Arc::new(limiter)
         });
+        let slots = Arc::new(Semaphore::new(max));
+        controls.start(&slots, max, config.batch_size.usize().min(max));
         Self {
-            slots: Arc::new(Semaphore::new(max)),
+            slots,
             batch,
             per_realm: config.max_in_flight_per_realm.map(|n| n.get()),
             realms: Arc::default(),
             rate,
+            controls,
         }
     }
 
     /// The most room one receive holds.
     pub fn batch(&self) -> usize {
-        self.batch
+        self.controls.batch().unwrap_or(self.batch)
+    }
+
+    /// The rate limiter in force: the console's, else the configured one.
+    fn rate(&self) -> Option<Limiter> {
+        self.controls.rate().or_else(|| self.rate.clone())
+    }
+
+    /// The per-realm limit in force: the console's share, else the configured one.
+    fn per_realm(&self) -> Option<u32> {
+        self.controls.per_realm(self.per_realm)
+    }
+
+    /// Waits while the console has the subscription paused.
+    pub async fn running(&self) {
+        self.controls.running().await;
+    }
+
+    /// Whether the console lowered `max_in_flight` and waits for the room held for a
+    /// receive to be given back.
+    pub fn shrinking(&self) -> bool {
+        self.controls.shrinking()
+    }
+
+    /// Whether the console has the subscription paused.
+    pub fn paused(&self) -> bool {
+        self.controls.paused()
     }
 
     /// Waits for room to start at least one message (a slot, and its token under a rate
@@ -100,7 +145,7 @@ impl Admission {
         let Ok(first) = self.slots.clone().acquire_owned().await else {
             return Vec::new();
         };
-        if let Some(rate) = &self.rate {
+        if let Some(rate) = self.rate() {
             rate.until_ready().await;
         }
         let mut slots = vec![first];
@@ -110,11 +155,12 @@ impl Admission {
 
     /// Adds to `slots` the room that is free at once, up to a batch.
     pub fn top_up(&self, slots: &mut Vec<Slot>) {
-        while slots.len() < self.batch {
+        let (rate, batch) = (self.rate(), self.batch());
+        while slots.len() < batch {
             let Ok(slot) = self.slots.clone().try_acquire_owned() else {
                 break;
             };
-            if self.rate.as_ref().is_some_and(|r| r.check().is_err()) {
+            if rate.as_ref().is_some_and(|r| r.check().is_err()) {
                 break;
             }
             slots.push(slot);
@@ -124,30 +170,39 @@ impl Admission {
     /// How many more deliveries `realm` may start now; `None` when there is no per-realm
     /// limit.
     pub fn realm_room(&self, realm: &str) -> Option<usize> {
-        let max = self.per_realm?;
+        let max = self.per_realm()?;
         let running = self.realms().get(realm).copied().unwrap_or(0);
         Some(usize::try_from(max.saturating_sub(running)).unwrap_or(0))
     }
 
-    /// A place for `realm`, or `None` when the realm is at its limit.
-    pub fn admit_realm(&self, realm: &str) -> Option<RealmGuard> {
-        let mut realms = self.realms();
-        let n = realms.entry(realm.to_owned()).or_insert(0);
-        if realm.is_empty() || self.per_realm.is_none_or(|max| *n < max) {
-            *n += 1;
-            drop(realms);
-            Some(RealmGuard {
-                realm: realm.to_owned(),
-                realms: self.realms.clone(),
-            })
-        } else {
-            None
+    /// A place for `realm`, or why not: the realm is at its limit, or the console paused it.
+    pub fn admit_realm(&self, realm: &str) -> Result<RealmGuard, Refused> {
+        if let Some(paused) = self.controls.realm_paused(realm) {
+            return Err(paused);
         }
+        let max = self.per_realm();
+        let mut realms = self.realms();
+        let running = realms.get(realm).copied().unwrap_or(0);
+        if !realm.is_empty() && max.is_some_and(|max| running >= max) {
+            return Err(Refused::Busy);
+        }
+        *realms.entry(realm.to_owned()).or_insert(0) += 1;
+        drop(realms);
+        Ok(RealmGuard {
+            realm: realm.to_owned(),
+            realms: self.realms.clone(),
+        })
     }
 
     fn realms(&self) -> std::sync::MutexGuard<'_, HashMap<String, u32>> {
         self.realms
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Running for Admission {
+    fn running_by_realm(&self) -> Vec<(String, u32)> {
+        self.realms().iter().map(|(r, n)| (r.clone(), *n)).collect()
     }
 }

@@ -65,4 +65,12 @@ impl SubscriptionContext {
             shutdown,
         }
     }
+
+    /// The context under the console's `controls` for this subscription (the admission
+    /// follows them; needs a tokio runtime).
+    #[must_use]
+    pub fn with_controls(mut self, controls: crate::control::Applied) -> Self {
+        self.admission = Arc::new(Admission::with_controls(&self.config, controls));
+        self
+    }
 }

@@ -14,6 +14,7 @@ use super::{
 };
 use crate::{
     backend::Received,
+    control::Refused,
     message::{TraceContext, inspect},
     retry::Backoff,
     telemetry::events,
@@ -42,8 +43,16 @@ async fn poll(sub: SubscriptionContext, index: usize) {
     // not fill is kept, so an idle subscription does not spend its rate on empty receives.
     let mut room: Vec<Slot> = Vec::new();
     loop {
+        if sub.admission.shrinking() {
+            // Give the held room back, so the console's lower `max_in_flight` takes hold.
+            room.clear();
+        }
         tokio::select! {
             () = sub.health.wait_serving() => {}
+            () = stopping.cancelled() => return,
+        }
+        tokio::select! {
+            () = sub.admission.running() => {}
             () = stopping.cancelled() => return,
         }
         if room.is_empty() {
@@ -56,6 +65,9 @@ async fn poll(sub: SubscriptionContext, index: usize) {
         }
         if stopping.is_cancelled() {
             return;
+        }
+        if sub.admission.paused() {
+            continue;
         }
         let batch = match source.receive(&sub, room.len()).await {
             Ok(batch) => {
@@ -116,14 +128,18 @@ fn start(sub: &SubscriptionContext, source: &Source, msg: Received, slot: Slot) 
             });
         }
         Ok(inspected) => match sub.admission.admit_realm(&inspected.realm) {
-            Some(realm) => {
+            Ok(realm) => {
                 sub.shutdown
                     .tracker
                     .spawn(deliver(sub.clone(), msg, inspected, slot, realm));
             }
-            None => {
+            Err(refused) => {
                 drop(slot);
-                spawn_hand_back(sub, msg, "realm_busy", sub.config.realm_requeue_delay.get());
+                let delay = match refused {
+                    Refused::Paused(delay) => delay,
+                    Refused::Busy => sub.config.realm_requeue_delay.get(),
+                };
+                spawn_hand_back(sub, msg, refused.reason(), delay);
             }
         },
     }

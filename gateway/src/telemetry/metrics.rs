@@ -183,6 +183,8 @@ pub struct Metrics {
     pub ingress_seconds: Family<RouteLabels, Histogram, fn() -> Histogram>,
     /// Log sink (Elasticsearch) figures.
     pub logs: LogSinkMetrics,
+    /// Counts per subscription × realm between console heartbeats (off without a console).
+    pub tally: std::sync::Arc<crate::control::Tally>,
 }
 
 /// The Elasticsearch log sink's metrics (all zero with the stdout sink).
@@ -293,6 +295,7 @@ impl Metrics {
             ingress_requests: Family::default(),
             ingress_seconds: Family::new_with_constructor(ingress_histogram),
             logs: LogSinkMetrics::default(),
+            tally: std::sync::Arc::new(crate::control::Tally::new(max_realms)),
             registry: Registry::default(),
             realms: RealmLabels {
                 max: max_realms,

@@ -99,6 +99,9 @@ can see before ferry does. */}}
 {{- if eq (int .Values.worker.port) (int .Values.ferry.gatewayPort) }}
 {{- fail "worker.port and ferry.gatewayPort must differ (both listen inside the pod)" }}
 {{- end }}
+{{- if and (or .Values.console.enabled .Values.console.url) (not .Values.console.tokenSecret) }}
+{{- fail "console.tokenSecret is required with console.enabled or console.url: the console listens beyond loopback and its heartbeats need a token" }}
+{{- end }}
 {{- if .Values.keda.enabled }}
 {{- $scaler := include "ferry-worker.kedaScaler" . }}
 {{- if not (has $scaler (list "aws-sqs-queue" "gcp-pubsub" "prometheus")) }}
@@ -194,6 +197,51 @@ Null values are left out, so a value can be unset with `key: null`. */}}
 {{- with $v.elasticsearch.url }}
 {{- $_ := set $cfg "logs" (dict "elasticsearch" (dict "url" . "shutdown_timeout" (printf "%ds" (int $v.ferry.logFlushSeconds)))) }}
 {{- end }}
+{{- with include "ferry-worker.consoleUrl" . }}
+{{- $_ := set $cfg "console" (dict "url" . "heartbeat_interval" $v.console.heartbeatInterval) }}
+{{- end }}
 {{- $cfg = mustMergeOverwrite $cfg (deepCopy $v.ferry.config) }}
+{{- toJson $cfg }}
+{{- end }}
+
+{{/* Where the sidecars report: console.url, else this release's console, else "". */}}
+{{- define "ferry-worker.consoleUrl" -}}
+{{- if .Values.console.url }}
+{{- .Values.console.url }}
+{{- else if .Values.console.enabled }}
+{{- printf "http://%s-console:%d" (include "ferry-worker.fullname" .) (int .Values.console.port) }}
+{{- end }}
+{{- end }}
+
+{{- define "ferry-worker.consoleLabels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "ferry-worker.consoleSelectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/component: console
+{{- end }}
+
+{{- define "ferry-worker.consoleSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "ferry-worker.name" . }}-console
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* console.toml as a dict: the listener, the state file on the volume, this release's
+backend (not the embedded one: its file is inside the worker's pod), Elasticsearch for
+message stories, with console.config merged over it. */}}
+{{- define "ferry-worker.consoleConfig" -}}
+{{- $v := .Values }}
+{{- $cfg := dict
+  "listen" (printf "0.0.0.0:%d" (int $v.console.port))
+  "state" "/var/lib/ferry-console/console.db"
+  "read_only" $v.console.readOnly }}
+{{- $backend := (include "ferry-worker.config" . | fromJson).backend }}
+{{- if ne $v.backend.type "embedded" }}
+{{- $_ := set $cfg "backends" (dict (include "ferry-worker.fullname" .) $backend) }}
+{{- end }}
+{{- with $v.elasticsearch.url }}
+{{- $_ := set $cfg "elasticsearch" (dict "url" .) }}
+{{- end }}
+{{- $cfg = mustMergeOverwrite $cfg (deepCopy $v.console.config) }}
 {{- toJson $cfg }}
 {{- end }}

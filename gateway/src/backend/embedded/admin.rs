@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use rusqlite::params;
 
 use super::{
-    EmbeddedBackend,
+    EmbeddedBackend, dlq,
     ops::{self, now_ms, sql_err},
     writer::Kind,
 };
@@ -51,6 +51,41 @@ impl DeadLetterAdmin for EmbeddedBackend {
             })
             .await?;
         Ok(moved)
+    }
+
+    async fn redrive_ids(
+        &self,
+        error_queue: &str,
+        default_queue: &str,
+        ids: &[String],
+    ) -> Result<usize, BackendError> {
+        let (eq, dq, ids) = (
+            error_queue.to_owned(),
+            default_queue.to_owned(),
+            ids.to_vec(),
+        );
+        self.store
+            .writer
+            .call(Kind::Durable, move |conn| {
+                dlq::redrive_ids(conn, &eq, &dq, &ids, now_ms())
+            })
+            .await
+    }
+
+    async fn delete_ids(&self, error_queue: &str, ids: &[String]) -> Result<usize, BackendError> {
+        let (eq, ids) = (error_queue.to_owned(), ids.to_vec());
+        self.store
+            .writer
+            .call(Kind::Durable, move |conn| dlq::delete_ids(conn, &eq, &ids))
+            .await
+    }
+
+    async fn purge(&self, error_queue: &str) -> Result<usize, BackendError> {
+        let eq = error_queue.to_owned();
+        self.store
+            .writer
+            .call(Kind::Durable, move |conn| dlq::purge(conn, &eq, now_ms()))
+            .await
     }
 }
 

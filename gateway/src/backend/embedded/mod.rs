@@ -10,6 +10,7 @@
 mod admin;
 mod backend;
 mod config;
+mod dlq;
 mod ops;
 mod schema;
 mod store;

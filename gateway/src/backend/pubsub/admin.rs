@@ -31,7 +31,7 @@ use crate::backend::{
 };
 
 /// Pulls up to `limit` messages of subscription `sub`, holding them until returned.
-async fn pull_up_to(
+pub(super) async fn pull_up_to(
     b: &PubsubBackend,
     sub: &str,
     limit: usize,
@@ -47,11 +47,86 @@ async fn pull_up_to(
     Ok(out)
 }
 
-fn stable_id(m: &PubsubMessage) -> String {
+pub(super) fn stable_id(m: &PubsubMessage) -> String {
     m.attributes
         .get(attrs::ID)
         .cloned()
         .unwrap_or_else(|| m.message_id.clone())
+}
+
+/// The letter `m` as it goes back to its source subscription (`ferry.dlq.source_queue`,
+/// else `default_queue`): the topic of that subscription's retry subscription (so it
+/// reaches that subscription alone, not every subscription of its topic), and the message
+/// without the story, its attempt count reset and its first publish time kept. `topics`
+/// caches subscription → retry topic.
+async fn letter_back(
+    b: &PubsubBackend,
+    m: PubsubMessage,
+    default_queue: &str,
+    topics: &mut HashMap<String, String>,
+) -> Result<(String, PubsubMessage), BackendError> {
+    let source = m
+        .attributes
+        .get(&format!("{STORY_PREFIX}source_queue"))
+        .cloned()
+        .unwrap_or_else(|| default_queue.to_owned());
+    let topic = match topics.get(&source) {
+        Some(t) => t.clone(),
+        None => {
+            let retry = b.config.retry_id(&source);
+            let info = b
+                .api
+                .sub_info(&retry)
+                .await?
+                .ok_or_else(|| BackendError::Queue {
+                    queue: retry.clone(),
+                    reason: format!(
+                        "the retry subscription of the dead letter's source `{source}` does not exist"
+                    ),
+                })?;
+            topics.insert(source.clone(), info.topic.clone());
+            info.topic
+        }
+    };
+    let carried = attrs::split(&m.attributes);
+    let mut attributes: HashMap<String, String> = strip_story(&carried.user).into_iter().collect();
+    let id = stable_id(&m);
+    let published_at = carried.published_at.or_else(|| {
+        m.publish_time
+            .and_then(|t| std::time::SystemTime::try_from(t).ok())
+    });
+    attributes.extend(carry(&Carry {
+        id: &id,
+        dedup_id: carried.dedup_id.as_deref(),
+        published_at,
+        ..Carry::default()
+    }));
+    let letter = PubsubMessage {
+        data: m.data,
+        attributes,
+        ordering_key: m.ordering_key,
+        ..PubsubMessage::default()
+    };
+    Ok((topic, letter))
+}
+
+/// Publishes dead letter `rm` (pulled from `error_queue`) back to its source subscription
+/// alone ([`letter_back`]), then acks it; `false` for an empty delivery.
+pub(super) async fn move_back(
+    b: &PubsubBackend,
+    error_queue: &str,
+    rm: ReceivedMessage,
+    default_queue: &str,
+    topics: &mut HashMap<String, String>,
+) -> Result<bool, BackendError> {
+    let Some(m) = rm.message else {
+        return Ok(false);
+    };
+    let (topic, letter) = letter_back(b, m, default_queue, topics).await?;
+    // Published before the letter leaves the error queue (at-least-once).
+    b.api.publish(&topic, vec![letter]).await?;
+    b.api.ack(error_queue, vec![rm.ack_id]).await?;
+    Ok(true)
 }
 
 #[async_trait]
@@ -98,49 +173,7 @@ impl DeadLetterAdmin for PubsubBackend {
         let mut back: HashMap<String, (Vec<PubsubMessage>, Vec<String>)> = HashMap::new();
         for rm in pulled {
             let Some(m) = rm.message else { continue };
-            let source = m
-                .attributes
-                .get(&format!("{STORY_PREFIX}source_queue"))
-                .cloned()
-                .unwrap_or_else(|| default_queue.to_owned());
-            let topic = match topics.get(&source) {
-                Some(t) => t.clone(),
-                None => {
-                    let retry = self.config.retry_id(&source);
-                    let info =
-                        self.api
-                            .sub_info(&retry)
-                            .await?
-                            .ok_or_else(|| BackendError::Queue {
-                                queue: retry.clone(),
-                                reason: format!(
-                                    "the retry subscription of the dead letter's source `{source}` does not exist"
-                                ),
-                            })?;
-                    topics.insert(source.clone(), info.topic.clone());
-                    info.topic
-                }
-            };
-            let carried = attrs::split(&m.attributes);
-            let mut attributes: HashMap<String, String> =
-                strip_story(&carried.user).into_iter().collect();
-            let id = stable_id(&m);
-            let published_at = carried.published_at.or_else(|| {
-                m.publish_time
-                    .and_then(|t| std::time::SystemTime::try_from(t).ok())
-            });
-            attributes.extend(carry(&Carry {
-                id: &id,
-                dedup_id: carried.dedup_id.as_deref(),
-                published_at,
-                ..Carry::default()
-            }));
-            let letter = PubsubMessage {
-                data: m.data,
-                attributes,
-                ordering_key: m.ordering_key,
-                ..PubsubMessage::default()
-            };
+            let (topic, letter) = letter_back(self, m, default_queue, &mut topics).await?;
             let (letters, ack_ids) = back.entry(topic).or_default();
             letters.push(letter);
             ack_ids.push(rm.ack_id);
@@ -155,6 +188,23 @@ impl DeadLetterAdmin for PubsubBackend {
             self.acks.ack(error_queue, ack_ids).await?;
         }
         Ok(moved)
+    }
+
+    async fn redrive_ids(
+        &self,
+        error_queue: &str,
+        default_queue: &str,
+        ids: &[String],
+    ) -> Result<usize, BackendError> {
+        super::dlq::act_on_ids(self, error_queue, ids, Some(default_queue)).await
+    }
+
+    async fn delete_ids(&self, error_queue: &str, ids: &[String]) -> Result<usize, BackendError> {
+        super::dlq::act_on_ids(self, error_queue, ids, None).await
+    }
+
+    async fn purge(&self, error_queue: &str) -> Result<usize, BackendError> {
+        super::dlq::purge(self, error_queue).await
     }
 }
 

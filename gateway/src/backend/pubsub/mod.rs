@@ -26,6 +26,7 @@ mod attrs;
 mod backend;
 mod client;
 mod config;
+mod dlq;
 mod feed;
 mod settle;
 mod stream;

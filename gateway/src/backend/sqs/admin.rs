@@ -28,7 +28,7 @@ const HOLD: i32 = 30;
 
 impl SqsBackend {
     /// Receives up to `max` (at most 10) messages of the queue at `url` for admin work.
-    async fn take(
+    pub(super) async fn take(
         &self,
         queue: &str,
         url: &str,
@@ -51,7 +51,7 @@ impl SqsBackend {
         Ok(out.messages().to_vec())
     }
 
-    async fn counts(&self, queue: &str) -> Result<[u64; 3], BackendError> {
+    pub(super) async fn counts(&self, queue: &str) -> Result<[u64; 3], BackendError> {
         let url = self.urls.get(&self.client, queue).await?;
         let out = self
             .client
@@ -74,6 +74,62 @@ impl SqsBackend {
             get(Attr::ApproximateNumberOfMessagesNotVisible),
             get(Attr::ApproximateNumberOfMessagesDelayed),
         ])
+    }
+
+    /// Sends dead letter `m` (leased from the error queue at `url` under `receipt`) back to
+    /// its source queue (else `default_queue`) without the story, then deletes it.
+    pub(super) async fn move_back(
+        &self,
+        url: &str,
+        m: &Message,
+        receipt: &str,
+        default_queue: &str,
+    ) -> Result<(), BackendError> {
+        let d = decode(m.body().unwrap_or_default(), m.message_attributes());
+        let target = d
+            .attributes
+            .get(&format!("{STORY_PREFIX}source_queue"))
+            .cloned()
+            .unwrap_or_else(|| default_queue.to_owned());
+        let id = d
+            .attributes
+            .get(&format!("{STORY_PREFIX}message_id"))
+            .cloned()
+            .or(d.meta.id.clone())
+            .unwrap_or_else(|| m.message_id().unwrap_or_default().to_owned());
+        let target_url = self.urls.get(&self.client, &target).await?;
+        let mut encoded = encode(
+            &d.payload,
+            &strip_story(&d.attributes),
+            Meta {
+                id: Some(id.clone()),
+                sent_at: d.meta.sent_at,
+                dedup_id: d.meta.dedup_id.clone(),
+                ..Meta::default()
+            },
+            None,
+        )
+        .map_err(BackendError::Other)?;
+        if d.malformed.is_some() {
+            // Unreadable attributes go back as they came.
+            encoded.body = m.body().unwrap_or_default().to_owned();
+            encoded.attributes = m.message_attributes().cloned().unwrap_or_default();
+            encoded.attributes.remove(super::codec::STORY);
+        }
+        let fifo = is_fifo(&target);
+        let group = m
+            .attributes()
+            .and_then(|a| a.get(&Sys::MessageGroupId))
+            .cloned();
+        let copy = Outgoing {
+            encoded,
+            delay: 0,
+            group_id: fifo.then(|| group.unwrap_or_else(|| id.clone())),
+            dedup_id: fifo.then(|| uuid::Uuid::new_v4().to_string()),
+        };
+        self.send_copy(&target, &target_url, &copy).await?;
+        self.batcher.delete(url, receipt).await?;
+        Ok(())
     }
 
     /// The `maxReceiveCount` of `queue`'s native `RedrivePolicy`, if it has one.
@@ -172,54 +228,28 @@ impl DeadLetterAdmin for SqsBackend {
                 let Some(receipt) = m.receipt_handle() else {
                     continue;
                 };
-                let d = decode(m.body().unwrap_or_default(), m.message_attributes());
-                let target = d
-                    .attributes
-                    .get(&format!("{STORY_PREFIX}source_queue"))
-                    .cloned()
-                    .unwrap_or_else(|| default_queue.to_owned());
-                let id = d
-                    .attributes
-                    .get(&format!("{STORY_PREFIX}message_id"))
-                    .cloned()
-                    .or(d.meta.id.clone())
-                    .unwrap_or_else(|| m.message_id().unwrap_or_default().to_owned());
-                let target_url = self.urls.get(&self.client, &target).await?;
-                let mut encoded = encode(
-                    &d.payload,
-                    &strip_story(&d.attributes),
-                    Meta {
-                        id: Some(id.clone()),
-                        sent_at: d.meta.sent_at,
-                        dedup_id: d.meta.dedup_id.clone(),
-                        ..Meta::default()
-                    },
-                    None,
-                )
-                .map_err(BackendError::Other)?;
-                if d.malformed.is_some() {
-                    // Unreadable attributes go back as they came.
-                    encoded.body = m.body().unwrap_or_default().to_owned();
-                    encoded.attributes = m.message_attributes().cloned().unwrap_or_default();
-                    encoded.attributes.remove(super::codec::STORY);
-                }
-                let fifo = is_fifo(&target);
-                let group = m
-                    .attributes()
-                    .and_then(|a| a.get(&Sys::MessageGroupId))
-                    .cloned();
-                let copy = Outgoing {
-                    encoded,
-                    delay: 0,
-                    group_id: fifo.then(|| group.unwrap_or_else(|| id.clone())),
-                    dedup_id: fifo.then(|| uuid::Uuid::new_v4().to_string()),
-                };
-                self.send_copy(&target, &target_url, &copy).await?;
-                self.batcher.delete(&url, receipt).await?;
+                self.move_back(&url, &m, receipt, default_queue).await?;
                 moved += 1;
             }
         }
         Ok(moved)
+    }
+
+    async fn redrive_ids(
+        &self,
+        error_queue: &str,
+        default_queue: &str,
+        ids: &[String],
+    ) -> Result<usize, BackendError> {
+        self.act_on_ids(error_queue, ids, Some(default_queue)).await
+    }
+
+    async fn delete_ids(&self, error_queue: &str, ids: &[String]) -> Result<usize, BackendError> {
+        self.act_on_ids(error_queue, ids, None).await
+    }
+
+    async fn purge(&self, error_queue: &str) -> Result<usize, BackendError> {
+        self.purge_queue(error_queue).await
     }
 }
 

@@ -37,6 +37,7 @@ mod batch;
 mod client;
 mod codec;
 mod config;
+mod dlq;
 mod memory;
 mod publish;
 mod receive;

@@ -17,15 +17,19 @@ use crate::telemetry::elasticsearch::{ElasticsearchConfig, bulk, template};
 const LOOKBACK_MS: i64 = 10_000;
 
 /// The most events a story shows.
-const STORY_MAX: usize = 10_000;
+pub(crate) const STORY_MAX: usize = 10_000;
 
-struct Hit {
+/// One event found.
+pub(crate) struct Hit {
     id: String,
-    doc: Value,
+    /// The stored document.
+    pub(crate) doc: Value,
     ms: i64,
 }
 
-async fn search(
+/// One search of `data_stream`: up to `size` events matching `query`, sorted by time
+/// (`order`: `asc` or `desc`).
+pub(crate) async fn search(
     client: &Elasticsearch,
     data_stream: &str,
     query: &Value,

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::control::Settled;
 use crate::telemetry::{
     Event, MessageContext, Metrics, Record,
     metrics::{HandBackLabels, SubscriptionLabels},
@@ -50,6 +51,9 @@ impl Event for Done<'_> {
             .message("message done");
     }
     fn count(&self, m: &Metrics) {
+        let (sub, realm) = (&self.ctx.subscription, &self.ctx.realm);
+        m.tally
+            .settled(sub, realm, Settled::Done, Some(self.duration));
         let series = m.series(self.ctx);
         series.done.inc();
         series.handle_seconds.observe(self.duration.as_secs_f64());
@@ -87,6 +91,9 @@ impl Event for Retried<'_> {
         ));
     }
     fn count(&self, m: &Metrics) {
+        let (sub, realm) = (&self.ctx.subscription, &self.ctx.realm);
+        m.tally
+            .settled(sub, realm, Settled::Retried, Some(self.duration));
         let series = m.series(self.ctx);
         series.retried.inc();
         series.handle_seconds.observe(self.duration.as_secs_f64());
@@ -121,6 +128,8 @@ impl Event for DeadLettered<'_> {
         ));
     }
     fn count(&self, m: &Metrics) {
+        let (sub, realm) = (&self.ctx.subscription, &self.ctx.realm);
+        m.tally.settled(sub, realm, Settled::DeadLettered, None);
         m.series(self.ctx).dead_lettered.inc();
     }
 }
@@ -130,7 +139,7 @@ impl Event for DeadLettered<'_> {
 pub struct HandedBack<'a> {
     /// The message.
     pub ctx: &'a MessageContext,
-    /// `worker_unavailable`, `realm_busy` or `shutdown`.
+    /// `worker_unavailable`, `realm_busy`, `realm_paused` (by the console) or `shutdown`.
     pub reason: &'a str,
     /// When it comes back.
     pub delay: Duration,
@@ -138,7 +147,7 @@ pub struct HandedBack<'a> {
 
 impl Event for HandedBack<'_> {
     fn fill(&self, r: &mut Record) {
-        let level = if self.reason == "realm_busy" {
+        let level = if matches!(self.reason, "realm_busy" | "realm_paused") {
             "debug"
         } else {
             "warn"

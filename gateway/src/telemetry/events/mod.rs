@@ -18,16 +18,19 @@
 //! | `receive.failed` | a receive from the backend failed |
 //! | `ingress.accepted` | the webhook ingress published a request (or answered a repeated delivery with its original id) |
 //! | `ingress.rejected` | the webhook ingress refused a request (status and reason) |
+//! | `console.reachable` / `console.unreachable` | the console answered a heartbeat again (or changed the controls) / stopped answering |
 //! | `logs.dropped` | a log sink's queue was full and records were dropped (written by the sink, [`crate::telemetry::sink::Drops`]) |
 //!
 //! One file per part of ferry: [`process`] (start and stop), [`message`] (one delivery's
 //! steps, receives), [`ingress`] (the webhook ingress's requests), [`worker`] (the worker's log lines, health and child process).
 
+mod console;
 mod ingress;
 mod message;
 mod process;
 mod worker;
 
+pub use console::*;
 pub use ingress::*;
 pub use message::*;
 pub use process::*;
