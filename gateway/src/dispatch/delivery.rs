@@ -28,7 +28,7 @@ use super::{
 };
 use crate::{
     backend::Received,
-    message::Inspected,
+    message::{Inspected, TraceContext},
     telemetry::{MessageContext, events},
 };
 
@@ -54,7 +54,7 @@ pub(super) fn context_of(
     sub: &SubscriptionContext,
     msg: &Received,
     realm: &str,
-    trace_id: &str,
+    trace: &TraceContext,
 ) -> MessageContext {
     MessageContext {
         subscription: sub.name.clone(),
@@ -62,7 +62,8 @@ pub(super) fn context_of(
         message_id: msg.id.clone(),
         attempt: msg.attempt,
         realm: realm.to_owned(),
-        trace_id: trace_id.to_owned(),
+        trace_id: trace.trace_id().to_owned(),
+        span_id: trace.delivery_span.clone(),
         series: Some(sub.telemetry.metrics().series_for(&sub.name, realm)),
     }
 }
@@ -79,7 +80,7 @@ fn request(sub: &SubscriptionContext, msg: &Received, inspected: Inspected) -> H
         subscription: sub.name.clone(),
         queue: msg.queue.clone(),
         trace: Some(ProtoTrace {
-            traceparent: inspected.trace.traceparent,
+            traceparent: inspected.trace.delivery_traceparent(),
             tracestate: inspected.trace.tracestate,
         }),
         deadline: Some(deadline.into()),
@@ -95,7 +96,7 @@ pub(super) async fn deliver(
     slot: Slot,
     realm: RealmGuard,
 ) {
-    let ctx = context_of(&sub, &msg, &inspected.realm, inspected.trace.trace_id());
+    let ctx = context_of(&sub, &msg, &inspected.realm, &inspected.trace);
     sub.telemetry.emit(events::Received(&ctx));
     let _in_flight = InFlight::start(&ctx);
     let settler = Settler {
@@ -115,6 +116,7 @@ pub(super) async fn deliver(
             );
             return settler.dead_letter("max_attempts", &error).await;
         }
+        let trace = inspected.trace.clone();
         let call = sub.worker.handle(
             request(&sub, &msg, inspected),
             sub.config.handler_timeout.get(),
@@ -125,7 +127,7 @@ pub(super) async fn deliver(
         };
         let took = started.elapsed();
         match result {
-            Some(Ok(response)) => settler.response(response, took).await,
+            Some(Ok(response)) => settler.response(response, took, &trace).await,
             Some(Err(status)) => settler.status(status, took).await,
             None => {
                 sub.shutdown.count_handed_back();

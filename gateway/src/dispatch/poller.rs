@@ -102,7 +102,7 @@ fn start(sub: &SubscriptionContext, source: &Source, msg: Received, slot: Slot) 
                     &s,
                     &msg,
                     "",
-                    TraceContext::from_attributes(&msg.attributes, &msg.id).trace_id(),
+                    &TraceContext::from_attributes(&msg.attributes, &msg.id),
                 );
                 s.telemetry.emit(events::Received(&ctx));
                 Settler {
@@ -146,7 +146,7 @@ fn spawn_hand_back(
             &s,
             &msg,
             &realm,
-            TraceContext::from_attributes(&msg.attributes, &msg.id).trace_id(),
+            &TraceContext::from_attributes(&msg.attributes, &msg.id),
         );
         Settler {
             sub: &s,

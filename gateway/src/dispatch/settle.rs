@@ -10,7 +10,7 @@ use tonic::Status;
 use super::SubscriptionContext;
 use crate::{
     backend::{DeadLetterStory, Failure, Received},
-    message::to_new_message,
+    message::{TraceContext, stamp_follow_up, to_new_message},
     retry::{StatusDecision, decide_status},
     telemetry::{MessageContext, events},
     worker::emit_log_lines,
@@ -25,13 +25,18 @@ pub(super) struct Settler<'a> {
 
 impl Settler<'_> {
     /// Settles a worker's answer.
-    pub(super) async fn response(&self, response: HandleResponse, took: Duration) {
+    pub(super) async fn response(
+        &self,
+        response: HandleResponse,
+        took: Duration,
+        trace: &TraceContext,
+    ) {
         // A forced fault for the tests (`FAILPOINTS=dispatch::settle=panic`, only in a
         // build with the `failpoints` feature).
         fail::fail_point!("dispatch::settle");
         emit_log_lines(&self.sub.telemetry, Some(self.ctx), response.logs);
         match response.outcome {
-            Some(Outcome::Done(_)) => self.done(response.publish, took).await,
+            Some(Outcome::Done(_)) => self.done(response.publish, took, trace).await,
             Some(Outcome::Retry(r)) => {
                 let chosen = r.delay.and_then(|d| Duration::try_from(d).ok());
                 let reason = if r.reason.is_empty() {
@@ -72,14 +77,31 @@ impl Settler<'_> {
         }
     }
 
-    async fn done(&self, publish: Vec<ferry_proto::v1::OutgoingMessage>, took: Duration) {
+    /// Publishes the follow-ups (each in the delivery's trace, its span as their parent,
+    /// unless the worker gave it a `traceparent`), then acks.
+    async fn done(
+        &self,
+        publish: Vec<ferry_proto::v1::OutgoingMessage>,
+        took: Duration,
+        trace: &TraceContext,
+    ) {
+        let traceparent = trace.delivery_traceparent();
+        let max_attributes = self.sub.limits.max_attributes.usize();
         let realm_attribute = &self.sub.config.realm_attribute;
         let horizon = self.sub.backend.horizon();
         let mut messages = Vec::with_capacity(publish.len());
         for (i, m) in publish.into_iter().enumerate() {
             let dedup = format!("{}/{i}", self.msg.id);
             match to_new_message(m, realm_attribute, Some(dedup), &self.sub.limits, horizon) {
-                Ok(m) => messages.push(m),
+                Ok(mut m) => {
+                    stamp_follow_up(
+                        &mut m.attributes,
+                        &traceparent,
+                        &trace.tracestate,
+                        max_attributes,
+                    );
+                    messages.push(m);
+                }
                 // The same answer can never succeed: no retry.
                 Err(e) => {
                     let error = format!("the worker's answer is invalid: publish[{i}].{e}");
