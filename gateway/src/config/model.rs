@@ -44,6 +44,9 @@ pub struct FerryConfig {
     /// Where log events go (`[logs]`, `[logs.elasticsearch]`); stdout when absent.
     #[serde(default)]
     pub logs: crate::telemetry::elasticsearch::LogsConfig,
+    /// OpenTelemetry spans over OTLP (`[tracing]`); off unless `otlp_endpoint` is set.
+    #[serde(default)]
+    pub tracing: crate::telemetry::otel::TracingConfig,
     /// The subscriptions, by name (`[subscriptions.<name>]`). At least one is required.
     #[serde(default)]
     pub subscriptions: BTreeMap<String, SubscriptionConfig>,

@@ -218,6 +218,9 @@ stdout = true
 [logs.elasticsearch]
 url = "http://127.0.0.1:9200"
 api_key = "x"
+[tracing]
+otlp_endpoint = "http://127.0.0.1:4317"
+service_name = "s"
 [subscriptions.a]
 queue = "q"
 error_queue = "e"

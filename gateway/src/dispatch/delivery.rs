@@ -29,7 +29,10 @@ use super::{
 use crate::{
     backend::Received,
     message::{Inspected, TraceContext},
-    telemetry::{MessageContext, events},
+    telemetry::{
+        MessageContext, events,
+        otel::{DeliverySpans, Described, SpanIds},
+    },
 };
 
 /// Decrements the in-flight gauge when the delivery ends, however it ends.
@@ -99,10 +102,26 @@ pub(super) async fn deliver(
     let ctx = context_of(&sub, &msg, &inspected.realm, &inspected.trace);
     sub.telemetry.emit(events::Received(&ctx));
     let _in_flight = InFlight::start(&ctx);
+    let spans = DeliverySpans::begin(
+        sub.telemetry.spans(),
+        SpanIds {
+            trace: inspected.trace.trace_id(),
+            parent: inspected.trace.parent_span(),
+            delivery: &inspected.trace.delivery_span,
+        },
+        Described {
+            system: sub.backend.kind(),
+            queue: &msg.queue,
+            message_id: &msg.id,
+            subscription: &sub.name,
+            realm: &inspected.realm,
+        },
+    );
     let settler = Settler {
         sub: &sub,
         msg: &msg,
         ctx: &ctx,
+        spans: spans.as_ref(),
     };
     let started = Instant::now();
     let keeper = keep_lease(&sub, &msg, &ctx, started);
@@ -117,6 +136,7 @@ pub(super) async fn deliver(
             return settler.dead_letter("max_attempts", &error).await;
         }
         let trace = inspected.trace.clone();
+        let call_started = SystemTime::now();
         let call = sub.worker.handle(
             request(&sub, &msg, inspected),
             sub.config.handler_timeout.get(),
@@ -126,13 +146,33 @@ pub(super) async fn deliver(
             () = sub.shutdown.force.cancelled() => None,
         };
         let took = started.elapsed();
-        match result {
-            Some(Ok(response)) => settler.response(response, took, &trace).await,
-            Some(Err(status)) => settler.status(status, took).await,
+        if let Some(spans) = &spans {
+            let error = match &result {
+                Some(Ok(_)) => None,
+                Some(Err(status)) => Some(format!("{:?}: {}", status.code(), status.message())),
+                None => Some("ferry stopped waiting (shutdown)".to_owned()),
+            };
+            spans.handle(call_started, error.as_deref());
+        }
+        let settle_started = SystemTime::now();
+        let outcome = match result {
+            Some(Ok(response)) => {
+                let outcome = outcome_name(&response);
+                settler.response(response, took, &trace).await;
+                outcome
+            }
+            Some(Err(status)) => {
+                settler.status(status, took).await;
+                "status"
+            }
             None => {
                 sub.shutdown.count_handed_back();
                 settler.hand_back("shutdown", Duration::ZERO).await;
+                "hand_back"
             }
+        };
+        if let Some(spans) = &spans {
+            spans.settle(settle_started, outcome, None);
         }
     };
     let outcome = tokio::select! {
@@ -161,7 +201,20 @@ pub(super) async fn deliver(
             });
         }
     }
+    if let Some(spans) = spans {
+        spans.end(msg.attempt);
+    }
     drop((slot, realm));
+}
+
+/// The outcome a worker's answer asks for, for the settle span.
+fn outcome_name(response: &ferry_proto::v1::HandleResponse) -> &'static str {
+    use ferry_proto::v1::handle_response::Outcome;
+    match response.outcome {
+        Some(Outcome::Done(_)) => "done",
+        Some(Outcome::Retry(_)) | None => "retry",
+        Some(Outcome::DeadLetter(_)) => "dead_letter",
+    }
 }
 
 /// The text of a panic's payload.

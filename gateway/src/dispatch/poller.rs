@@ -109,6 +109,7 @@ fn start(sub: &SubscriptionContext, source: &Source, msg: Received, slot: Slot) 
                     sub: &s,
                     msg: &msg,
                     ctx: &ctx,
+                    spans: None,
                 }
                 .dead_letter("malformed", &reason)
                 .await;
@@ -152,6 +153,7 @@ fn spawn_hand_back(
             sub: &s,
             msg: &msg,
             ctx: &ctx,
+            spans: None,
         }
         .hand_back(reason, delay)
         .await;

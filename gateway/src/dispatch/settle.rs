@@ -12,7 +12,7 @@ use crate::{
     backend::{DeadLetterStory, Failure, Received},
     message::{TraceContext, stamp_follow_up, to_new_message},
     retry::{StatusDecision, decide_status},
-    telemetry::{MessageContext, events},
+    telemetry::{MessageContext, events, otel::DeliverySpans},
     worker::emit_log_lines,
 };
 
@@ -21,6 +21,8 @@ pub(super) struct Settler<'a> {
     pub(super) sub: &'a SubscriptionContext,
     pub(super) msg: &'a Received,
     pub(super) ctx: &'a MessageContext,
+    /// The delivery's spans, when it is traced.
+    pub(super) spans: Option<&'a DeliverySpans>,
 }
 
 impl Settler<'_> {
@@ -85,7 +87,12 @@ impl Settler<'_> {
         took: Duration,
         trace: &TraceContext,
     ) {
-        let traceparent = trace.delivery_traceparent();
+        // Traced, the publish is a span of its own under the delivery and the follow-ups'
+        // parent; otherwise the delivery is.
+        let publish_span = self.spans.map(DeliverySpans::publish_id);
+        let traceparent = publish_span
+            .as_deref()
+            .map_or_else(|| trace.delivery_traceparent(), |id| trace.child(id));
         let max_attributes = self.sub.limits.max_attributes.usize();
         let realm_attribute = &self.sub.config.realm_attribute;
         let horizon = self.sub.backend.horizon();
@@ -116,7 +123,17 @@ impl Settler<'_> {
                 .iter()
                 .map(|m| (m.queue.clone(), m.dedup_id.clone()))
                 .collect();
-            match self.sub.backend.publish(messages).await {
+            let destination = match published.first() {
+                Some((first, _)) if published.iter().all(|(q, _)| q == first) => first.clone(),
+                _ => "(several)".to_owned(),
+            };
+            let publish_started = SystemTime::now();
+            let result = self.sub.backend.publish(messages).await;
+            if let (Some(spans), Some(id)) = (self.spans, &publish_span) {
+                let error = result.as_ref().err().map(ToString::to_string);
+                spans.publish(id, &destination, count, publish_started, error.as_deref());
+            }
+            match result {
                 Ok(ids) => {
                     for ((queue, dedup_id), id) in published.iter().zip(&ids) {
                         self.sub.telemetry.emit(events::Published {
