@@ -8,6 +8,7 @@
 pub mod conformance;
 pub mod ferry;
 pub mod fixtures;
+pub mod jaeger;
 pub mod ordering;
 pub mod worker;
 
