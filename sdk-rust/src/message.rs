@@ -95,6 +95,46 @@ impl TraceContext {
         valid.then_some(span_id)
     }
 
+    /// The delivery's span as the remote parent in an `opentelemetry::Context` (feature
+    /// `opentelemetry`): start the handler's spans with it and they join the message's
+    /// trace as children of the delivery. An invalid `traceparent` gives an empty context
+    /// (the spans start a trace of their own).
+    ///
+    /// ```
+    /// # #[cfg(feature = "opentelemetry")] {
+    /// use opentelemetry::trace::TraceContextExt as _;
+    /// let trace = ferry_sdk::TraceContext {
+    ///     traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
+    ///     tracestate: String::new(),
+    /// };
+    /// let cx = trace.otel_context();
+    /// assert_eq!(cx.span().span_context().span_id().to_string(), "00f067aa0ba902b7");
+    /// # }
+    /// ```
+    #[cfg(feature = "opentelemetry")]
+    pub fn otel_context(&self) -> opentelemetry::Context {
+        use opentelemetry::trace::{
+            SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
+        };
+        let (Some(trace_id), Some(span_id)) = (self.trace_id(), self.span_id()) else {
+            return opentelemetry::Context::new();
+        };
+        let flags = if self.sampled() {
+            TraceFlags::SAMPLED
+        } else {
+            TraceFlags::default()
+        };
+        let state = self.tracestate.parse::<TraceState>().unwrap_or_default();
+        let span = SpanContext::new(
+            TraceId::from_hex(trace_id).unwrap_or(TraceId::INVALID),
+            SpanId::from_hex(span_id).unwrap_or(SpanId::INVALID),
+            flags,
+            true,
+            state,
+        );
+        opentelemetry::Context::new().with_remote_span_context(span)
+    }
+
     /// Whether the trace is sampled (the `01` flag of `traceparent`).
     pub fn sampled(&self) -> bool {
         self.traceparent
