@@ -1,5 +1,6 @@
 //! Config values that cannot hold an invalid value: [`Span`], a duration within bounds;
-//! [`Count`], a whole number within bounds; [`Rate`], events per second within bounds.
+//! [`Count`], a whole number within bounds; [`Rate`], events per second within bounds;
+//! [`Ratio`], a fraction from 0 to 1.
 //!
 //! Each field of `ferry.toml` that takes one has its bounds in its type, so they are
 //! checked once, when the file is read, and the code that uses the value needs no
@@ -239,6 +240,60 @@ impl Serialize for Rate {
 impl<'de> Deserialize<'de> for Rate {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(NumberVisitor::<Self>(PhantomData))
+    }
+}
+
+/// A fraction from 0 to 1 (a sampling ratio).
+#[derive(Clone, Copy, PartialEq, PartialOrd)]
+pub struct Ratio(f64);
+
+impl Ratio {
+    /// All of it.
+    pub const ONE: Self = Self(1.0);
+
+    /// `value` if it is from 0 to 1, else why not.
+    pub fn new(value: f64) -> Result<Self, String> {
+        if (0.0..=1.0).contains(&value) {
+            Ok(Self(value))
+        } else {
+            Err(format!("{value} is out of range: must be from 0 to 1"))
+        }
+    }
+
+    /// The fraction.
+    pub const fn get(self) -> f64 {
+        self.0
+    }
+}
+
+impl fmt::Debug for Ratio {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Ratio({})", self.0)
+    }
+}
+
+impl Serialize for Ratio {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Ratio {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NumberVisitor::<Self>(PhantomData))
+    }
+}
+
+impl FromNumber for Ratio {
+    fn expected(f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a number from 0 to 1")
+    }
+    fn from_u64(n: u64) -> Result<Self, String> {
+        #[allow(clippy::cast_precision_loss)] // anything above 1 is refused anyway
+        Self::new(n as f64)
+    }
+    fn from_f64(n: f64) -> Result<Self, String> {
+        Self::new(n)
     }
 }
 

@@ -6,6 +6,7 @@ use ferry_proto::v1 as pb;
 use ferry_proto::v1::gateway_service_client::GatewayServiceClient;
 use tonic::transport::{Channel, Endpoint};
 
+use crate::TraceContext;
 use crate::error::ClientError;
 use crate::outgoing::Outgoing;
 use crate::reply::{Level, LogEntry};
@@ -73,12 +74,35 @@ impl GatewayClient {
     /// (a message dropped as a duplicate reports the original's id). Publishing nothing
     /// makes no call.
     pub async fn publish(&self, messages: Vec<Outgoing>) -> Result<Vec<String>, ClientError> {
+        self.publish_in(None, messages).await
+    }
+
+    /// Like [`publish`](Self::publish), in the trace `trace` (usually the
+    /// [`Message::trace`](crate::Message::trace) of the message being handled): it goes as
+    /// `traceparent` / `tracestate` metadata, and ferry gives it to every message that
+    /// does not set a `traceparent` attribute of its own, so the follow-ups join the
+    /// delivery's trace.
+    pub async fn publish_in(
+        &self,
+        trace: Option<&TraceContext>,
+        messages: Vec<Outgoing>,
+    ) -> Result<Vec<String>, ClientError> {
         if messages.is_empty() {
             return Ok(Vec::new());
         }
-        let request = pb::PublishRequest {
+        let mut request = tonic::Request::new(pb::PublishRequest {
             messages: messages.into_iter().map(Into::into).collect(),
-        };
+        });
+        if let Some(trace) = trace {
+            for (key, value) in [
+                ("traceparent", &trace.traceparent),
+                ("tracestate", &trace.tracestate),
+            ] {
+                if let (false, Ok(value)) = (value.is_empty(), value.parse()) {
+                    request.metadata_mut().insert(key, value);
+                }
+            }
+        }
         let response = self.inner.clone().publish(request).await?;
         Ok(response.into_inner().message_ids)
     }

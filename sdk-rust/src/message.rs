@@ -73,6 +73,76 @@ impl TraceContext {
             && trace_id.bytes().any(|b| b != b'0');
         valid.then_some(trace_id)
     }
+
+    /// The 16-hex-digit span id from `traceparent`, or `None` when it is malformed. In a
+    /// [`Message`] from ferry this is the delivery's span: make it the parent of the
+    /// handler's own spans, and the message joins one trace with everything before and
+    /// after it.
+    ///
+    /// ```
+    /// let trace = ferry_sdk::TraceContext {
+    ///     traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
+    ///     tracestate: String::new(),
+    /// };
+    /// assert_eq!(trace.span_id(), Some("00f067aa0ba902b7"));
+    /// ```
+    pub fn span_id(&self) -> Option<&str> {
+        self.trace_id()?;
+        let span_id = self.traceparent.split('-').nth(2)?;
+        let valid = span_id.len() == 16
+            && span_id.bytes().all(|b| b.is_ascii_hexdigit())
+            && span_id.bytes().any(|b| b != b'0');
+        valid.then_some(span_id)
+    }
+
+    /// The delivery's span as the remote parent in an `opentelemetry::Context` (feature
+    /// `opentelemetry`): start the handler's spans with it and they join the message's
+    /// trace as children of the delivery. An invalid `traceparent` gives an empty context
+    /// (the spans start a trace of their own).
+    ///
+    /// ```
+    /// # #[cfg(feature = "opentelemetry")] {
+    /// use opentelemetry::trace::TraceContextExt as _;
+    /// let trace = ferry_sdk::TraceContext {
+    ///     traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
+    ///     tracestate: String::new(),
+    /// };
+    /// let cx = trace.otel_context();
+    /// assert_eq!(cx.span().span_context().span_id().to_string(), "00f067aa0ba902b7");
+    /// # }
+    /// ```
+    #[cfg(feature = "opentelemetry")]
+    pub fn otel_context(&self) -> opentelemetry::Context {
+        use opentelemetry::trace::{
+            SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
+        };
+        let (Some(trace_id), Some(span_id)) = (self.trace_id(), self.span_id()) else {
+            return opentelemetry::Context::new();
+        };
+        let flags = if self.sampled() {
+            TraceFlags::SAMPLED
+        } else {
+            TraceFlags::default()
+        };
+        let state = self.tracestate.parse::<TraceState>().unwrap_or_default();
+        let span = SpanContext::new(
+            TraceId::from_hex(trace_id).unwrap_or(TraceId::INVALID),
+            SpanId::from_hex(span_id).unwrap_or(SpanId::INVALID),
+            flags,
+            true,
+            state,
+        );
+        opentelemetry::Context::new().with_remote_span_context(span)
+    }
+
+    /// Whether the trace is sampled (the `01` flag of `traceparent`).
+    pub fn sampled(&self) -> bool {
+        self.traceparent
+            .split('-')
+            .nth(3)
+            .and_then(|f| u8::from_str_radix(f, 16).ok())
+            .is_some_and(|f| f & 1 == 1)
+    }
 }
 
 impl Message {
@@ -125,6 +195,12 @@ impl Message {
     /// The trace id of the message, for log lines and spans.
     pub fn trace_id(&self) -> Option<&str> {
         self.trace.trace_id()
+    }
+
+    /// The delivery's span id: the parent of the handler's own spans (see
+    /// [`TraceContext::span_id`]).
+    pub fn span_id(&self) -> Option<&str> {
+        self.trace.span_id()
     }
 
     /// Time left until the deadline (zero once it has passed); `None` without a deadline.

@@ -10,6 +10,7 @@ pub mod console;
 pub mod ferry;
 pub mod fixtures;
 pub mod ingress;
+pub mod jaeger;
 pub mod ordering;
 pub mod worker;
 

@@ -11,6 +11,7 @@
 //! | `t.outcome` = `retry` / `dead_letter` | always answer that |
 //! | `t.fanout` = N, `t.fanout_to` = Q | done, publishing N messages to Q |
 //! | `t.fanout_delay_s` = S | … each with a delay of S seconds |
+//! | `t.fanout_traceparent` = TP | … each with its own `traceparent` attribute TP |
 
 use std::{
     collections::HashMap,
@@ -34,6 +35,8 @@ pub struct Call {
     pub realm: String,
     pub payload: String,
     pub trace_id: String,
+    /// `HandleRequest.trace.traceparent` as the worker received it.
+    pub traceparent: String,
     pub attributes: HashMap<String, String>,
     pub started: Instant,
     pub finished: Option<Instant>,
@@ -71,6 +74,7 @@ impl Recorder {
             realm,
             payload: msg.payload_str().unwrap_or_default().to_owned(),
             trace_id: msg.trace_id().unwrap_or_default().to_owned(),
+            traceparent: msg.trace.traceparent.clone(),
             attributes: msg.attributes.clone(),
             started: Instant::now(),
             finished: None,
@@ -137,8 +141,13 @@ async fn behave(rec: Recorder, msg: Message) -> Reply {
     ) {
         (Some(n), Some(to)) => {
             let delay = attr::<u64>(&msg, "t.fanout_delay_s").map(Duration::from_secs);
+            let traceparent = msg.attribute("t.fanout_traceparent");
             reply.publish_all((0..n).map(|i| {
                 let child = Outgoing::new(to, format!("child {i} of {}", msg.id));
+                let child = match traceparent {
+                    Some(tp) => child.attribute("traceparent", tp),
+                    None => child,
+                };
                 match delay {
                     Some(d) => child.delay(d),
                     None => child,

@@ -169,3 +169,101 @@ async fn a_blast_mails_every_customer_exactly_once() {
         ("worker", "account acct-lapsed is not active")
     );
 }
+
+/// One blast is one trace: the list message gets a trace id from ferry (the web app sent
+/// none), and every record about it or its fan-out, in both sidecars, carries that id —
+/// ferry's own events and the workers' log lines alike — with the delivery's span id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_blast_is_one_trace_across_both_sidecars() {
+    let f = Embedded::new().await;
+    let out = tempfile::tempdir().unwrap();
+    let directory =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/rust/blast/data/directory.json");
+    let sidecar = |queue: &str, bin: &str| {
+        FerryBuilder::new(
+            f.backend_toml(),
+            &format!("http://127.0.0.1:{}", free_port()),
+        )
+        .sub(Sub::new("s").set("queue", &format!("\"{queue}\"")))
+        .worker_command(&[blast_bin(bin).to_str().unwrap()])
+        .env("BLAST_DATA", directory.display().to_string())
+        .env(
+            "BLAST_OUTBOX",
+            out.path().join("o.jsonl").display().to_string(),
+        )
+        .env(
+            "BLAST_ACTIVITIES",
+            out.path().join("a.jsonl").display().to_string(),
+        )
+    };
+    let lists = sidecar("BlastCustomerListSender", "blast-list-sender")
+        .spawn()
+        .await;
+    let customers = sidecar("BlastCustomerSender", "blast-customer-sender")
+        .spawn()
+        .await;
+    let blast = ferry_tests::conformance::publish(
+        &f,
+        "BlastCustomerListSender",
+        &data("blast.json"),
+        &[("realm", "acct-harbor")],
+    )
+    .await;
+    assert_eventually!(
+        lists.count_for("message.done", &blast) == 1,
+        "the blast is done"
+    );
+    assert_eventually!(
+        customers.events_of("message.done").len() == 10,
+        "every customer message done"
+    );
+    // Each worker logs once per message (the counts, the mail or the skip reason).
+    assert_eventually!(
+        customers.events_of("worker.log").len() >= 10,
+        "the customer sender's lines arrived"
+    );
+
+    let about = |events: Vec<Value>| -> Vec<Value> {
+        events
+            .into_iter()
+            .filter(|e| e.get("ferry.message_id").is_some())
+            .collect()
+    };
+    let list_records = about(lists.events());
+    let customer_records = about(customers.events());
+    let trace = list_records[0]["trace.id"].as_str().unwrap().to_owned();
+    assert_eq!(trace.len(), 32);
+    let traces: BTreeSet<&str> = list_records
+        .iter()
+        .chain(&customer_records)
+        .map(|e| e["trace.id"].as_str().unwrap_or("(none)"))
+        .collect();
+    assert_eq!(
+        traces,
+        BTreeSet::from([trace.as_str()]),
+        "one trace id across both sidecars"
+    );
+    for (name, records) in [("list", &list_records), ("customer", &customer_records)] {
+        assert!(
+            records.iter().any(|e| e["event.action"] == "worker.log"),
+            "the {name} sender's own lines are in the trace"
+        );
+        for r in records {
+            assert_eq!(r["span.id"].as_str().map(str::len), Some(16), "{r}");
+            assert!(r["ecs.version"].is_string(), "{r}");
+        }
+    }
+    // Every customer delivery is a span of its own, apart from the list's.
+    let spans = |records: &[Value], action: &str| -> BTreeSet<String> {
+        records
+            .iter()
+            .filter(|e| e["event.action"] == action)
+            .map(|e| e["span.id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let list_span = spans(&list_records, "message.received");
+    let customer_spans = spans(&customer_records, "message.received");
+    assert_eq!(list_span.len(), 1);
+    assert_eq!(customer_spans.len(), 10, "one span per customer delivery");
+    assert!(customer_spans.is_disjoint(&list_span));
+}

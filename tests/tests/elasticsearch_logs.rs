@@ -62,6 +62,8 @@ async fn events_land_with_the_templates_mappings() {
         ("event.sequence", "long"),
         ("event.duration", "long"),
         ("trace.id", "keyword"),
+        ("span.id", "keyword"),
+        ("ecs.version", "keyword"),
         ("service.name", "keyword"),
         ("service.version", "keyword"),
         ("host.name", "keyword"),

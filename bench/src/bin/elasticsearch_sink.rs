@@ -64,6 +64,7 @@ fn records(origin: &Origin, n: usize) -> Vec<Value> {
                 attempt: 1,
                 realm: format!("client-{}", i % 50),
                 trace_id: format!("{:032x}", i as u128 * 7919 + 1),
+                span_id: format!("{:016x}", i as u64 * 104_729 + 1),
                 series: None,
             };
             let mut r = Record::new(origin);

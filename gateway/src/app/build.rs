@@ -29,7 +29,8 @@ pub struct App {
     pub(super) console: Option<crate::console::local::LocalConsole>,
 }
 
-/// The telemetry `config` asks for: its metrics, and the stdout or Elasticsearch sink.
+/// The telemetry `config` asks for: its metrics, the stdout or Elasticsearch sink, and the
+/// OTLP span exporter when `[tracing]` names an endpoint (inside the tokio runtime).
 pub fn telemetry_for(config: &FerryConfig) -> anyhow::Result<Telemetry> {
     let origin = Origin::new(&config.service, config.service_version.as_deref());
     let metrics = Arc::new(Metrics::with_max_realms(config.metrics.max_realms.usize()));
@@ -46,7 +47,9 @@ pub fn telemetry_for(config: &FerryConfig) -> anyhow::Result<Telemetry> {
         ),
         _ => Arc::new(StdoutSink::new(origin.clone(), metrics.clone())),
     };
-    Ok(Telemetry::with(origin, metrics, sink))
+    let spans = crate::telemetry::otel::start(&config.tracing, &config.service, &origin.version)
+        .map_err(anyhow::Error::msg)?;
+    Ok(Telemetry::with(origin, metrics, sink).with_spans(spans))
 }
 
 async fn bind(

@@ -25,7 +25,7 @@ pub const EXIT_CONFIG: u8 = 64;
 /// of these are overrides; others (`FERRY_CONFIG`, `FERRY_WORKER_ADDR` given to a child
 /// worker, `FERRY_TEST_*`, a tool's `FERRY_BIN`) are not config and are left alone. A
 /// misspelt key *inside* a section is still refused (`FERRY_WORKER__ADRESS`).
-pub(super) const TOP_LEVEL_KEYS: [&str; 13] = [
+pub(super) const TOP_LEVEL_KEYS: [&str; 14] = [
     "service",
     "service_version",
     "worker",
@@ -38,6 +38,7 @@ pub(super) const TOP_LEVEL_KEYS: [&str; 13] = [
     "logs",
     "ingress",
     "console",
+    "tracing",
     "subscriptions",
 ];
 

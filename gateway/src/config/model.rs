@@ -44,6 +44,9 @@ pub struct FerryConfig {
     /// Where log events go (`[logs]`, `[logs.elasticsearch]`); stdout when absent.
     #[serde(default)]
     pub logs: crate::telemetry::elasticsearch::LogsConfig,
+    /// OpenTelemetry spans over OTLP (`[tracing]`); off unless `otlp_endpoint` is set.
+    #[serde(default)]
+    pub tracing: crate::telemetry::otel::TracingConfig,
     /// The webhook ingress (`[ingress]`): HTTP endpoints that verify, validate and publish
     /// requests. With it, subscriptions are optional (a publish-only ferry).
     #[serde(default, skip_serializing_if = "Option::is_none")]

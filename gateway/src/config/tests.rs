@@ -231,6 +231,9 @@ realm = { path = "tenant" }
 dedup_id = { header = "Idempotency-Key" }
 attributes = ["X-Event"]
 rate_limit = { per_second = 10.0, burst = 20 }
+[tracing]
+otlp_endpoint = "http://127.0.0.1:4317"
+service_name = "s"
 [subscriptions.a]
 queue = "q"
 error_queue = "e"

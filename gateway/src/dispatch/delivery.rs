@@ -28,8 +28,11 @@ use super::{
 };
 use crate::{
     backend::Received,
-    message::Inspected,
-    telemetry::{MessageContext, events},
+    message::{Inspected, TraceContext},
+    telemetry::{
+        MessageContext, events,
+        otel::{DeliverySpans, Described, SpanIds},
+    },
 };
 
 /// Decrements the in-flight gauge when the delivery ends, however it ends.
@@ -54,7 +57,7 @@ pub(super) fn context_of(
     sub: &SubscriptionContext,
     msg: &Received,
     realm: &str,
-    trace_id: &str,
+    trace: &TraceContext,
 ) -> MessageContext {
     MessageContext {
         subscription: sub.name.clone(),
@@ -62,7 +65,8 @@ pub(super) fn context_of(
         message_id: msg.id.clone(),
         attempt: msg.attempt,
         realm: realm.to_owned(),
-        trace_id: trace_id.to_owned(),
+        trace_id: trace.trace_id().to_owned(),
+        span_id: trace.delivery_span.clone(),
         series: Some(sub.telemetry.metrics().series_for(&sub.name, realm)),
     }
 }
@@ -79,7 +83,7 @@ fn request(sub: &SubscriptionContext, msg: &Received, inspected: Inspected) -> H
         subscription: sub.name.clone(),
         queue: msg.queue.clone(),
         trace: Some(ProtoTrace {
-            traceparent: inspected.trace.traceparent,
+            traceparent: inspected.trace.delivery_traceparent(),
             tracestate: inspected.trace.tracestate,
         }),
         deadline: Some(deadline.into()),
@@ -95,13 +99,29 @@ pub(super) async fn deliver(
     slot: Slot,
     realm: RealmGuard,
 ) {
-    let ctx = context_of(&sub, &msg, &inspected.realm, inspected.trace.trace_id());
+    let ctx = context_of(&sub, &msg, &inspected.realm, &inspected.trace);
     sub.telemetry.emit(events::Received(&ctx));
     let _in_flight = InFlight::start(&ctx);
+    let spans = DeliverySpans::begin(
+        sub.telemetry.spans(),
+        SpanIds {
+            trace: inspected.trace.trace_id(),
+            parent: inspected.trace.parent_span(),
+            delivery: &inspected.trace.delivery_span,
+        },
+        Described {
+            system: sub.backend.kind(),
+            queue: &msg.queue,
+            message_id: &msg.id,
+            subscription: &sub.name,
+            realm: &inspected.realm,
+        },
+    );
     let settler = Settler {
         sub: &sub,
         msg: &msg,
         ctx: &ctx,
+        spans: spans.as_ref(),
     };
     let started = Instant::now();
     let keeper = keep_lease(&sub, &msg, &ctx, started);
@@ -115,6 +135,8 @@ pub(super) async fn deliver(
             );
             return settler.dead_letter("max_attempts", &error).await;
         }
+        let trace = inspected.trace.clone();
+        let call_started = SystemTime::now();
         let call = sub.worker.handle(
             request(&sub, &msg, inspected),
             sub.config.handler_timeout.get(),
@@ -124,13 +146,33 @@ pub(super) async fn deliver(
             () = sub.shutdown.force.cancelled() => None,
         };
         let took = started.elapsed();
-        match result {
-            Some(Ok(response)) => settler.response(response, took).await,
-            Some(Err(status)) => settler.status(status, took).await,
+        if let Some(spans) = &spans {
+            let error = match &result {
+                Some(Ok(_)) => None,
+                Some(Err(status)) => Some(format!("{:?}: {}", status.code(), status.message())),
+                None => Some("ferry stopped waiting (shutdown)".to_owned()),
+            };
+            spans.handle(call_started, error.as_deref());
+        }
+        let settle_started = SystemTime::now();
+        let outcome = match result {
+            Some(Ok(response)) => {
+                let outcome = outcome_name(&response);
+                settler.response(response, took, &trace).await;
+                outcome
+            }
+            Some(Err(status)) => {
+                settler.status(status, took).await;
+                "status"
+            }
             None => {
                 sub.shutdown.count_handed_back();
                 settler.hand_back("shutdown", Duration::ZERO).await;
+                "hand_back"
             }
+        };
+        if let Some(spans) = &spans {
+            spans.settle(settle_started, outcome, None);
         }
     };
     let outcome = tokio::select! {
@@ -159,7 +201,20 @@ pub(super) async fn deliver(
             });
         }
     }
+    if let Some(spans) = spans {
+        spans.end(msg.attempt);
+    }
     drop((slot, realm));
+}
+
+/// The outcome a worker's answer asks for, for the settle span.
+fn outcome_name(response: &ferry_proto::v1::HandleResponse) -> &'static str {
+    use ferry_proto::v1::handle_response::Outcome;
+    match response.outcome {
+        Some(Outcome::Done(_)) => "done",
+        Some(Outcome::Retry(_)) | None => "retry",
+        Some(Outcome::DeadLetter(_)) => "dead_letter",
+    }
 }
 
 /// The text of a panic's payload.

@@ -114,13 +114,14 @@ fn start(sub: &SubscriptionContext, source: &Source, msg: Received, slot: Slot) 
                     &s,
                     &msg,
                     "",
-                    TraceContext::from_attributes(&msg.attributes, &msg.id).trace_id(),
+                    &TraceContext::from_attributes(&msg.attributes, &msg.id),
                 );
                 s.telemetry.emit(events::Received(&ctx));
                 Settler {
                     sub: &s,
                     msg: &msg,
                     ctx: &ctx,
+                    spans: None,
                 }
                 .dead_letter("malformed", &reason)
                 .await;
@@ -162,12 +163,13 @@ fn spawn_hand_back(
             &s,
             &msg,
             &realm,
-            TraceContext::from_attributes(&msg.attributes, &msg.id).trace_id(),
+            &TraceContext::from_attributes(&msg.attributes, &msg.id),
         );
         Settler {
             sub: &s,
             msg: &msg,
             ctx: &ctx,
+            spans: None,
         }
         .hand_back(reason, delay)
         .await;

@@ -10,9 +10,9 @@ use tonic::Status;
 use super::SubscriptionContext;
 use crate::{
     backend::{DeadLetterStory, Failure, Received},
-    message::to_new_message,
+    message::{TraceContext, stamp_follow_up, to_new_message},
     retry::{StatusDecision, decide_status},
-    telemetry::{MessageContext, events},
+    telemetry::{MessageContext, events, otel::DeliverySpans},
     worker::emit_log_lines,
 };
 
@@ -21,17 +21,24 @@ pub(super) struct Settler<'a> {
     pub(super) sub: &'a SubscriptionContext,
     pub(super) msg: &'a Received,
     pub(super) ctx: &'a MessageContext,
+    /// The delivery's spans, when it is traced.
+    pub(super) spans: Option<&'a DeliverySpans>,
 }
 
 impl Settler<'_> {
     /// Settles a worker's answer.
-    pub(super) async fn response(&self, response: HandleResponse, took: Duration) {
+    pub(super) async fn response(
+        &self,
+        response: HandleResponse,
+        took: Duration,
+        trace: &TraceContext,
+    ) {
         // A forced fault for the tests (`FAILPOINTS=dispatch::settle=panic`, only in a
         // build with the `failpoints` feature).
         fail::fail_point!("dispatch::settle");
         emit_log_lines(&self.sub.telemetry, Some(self.ctx), response.logs);
         match response.outcome {
-            Some(Outcome::Done(_)) => self.done(response.publish, took).await,
+            Some(Outcome::Done(_)) => self.done(response.publish, took, trace).await,
             Some(Outcome::Retry(r)) => {
                 let chosen = r.delay.and_then(|d| Duration::try_from(d).ok());
                 let reason = if r.reason.is_empty() {
@@ -72,14 +79,36 @@ impl Settler<'_> {
         }
     }
 
-    async fn done(&self, publish: Vec<ferry_proto::v1::OutgoingMessage>, took: Duration) {
+    /// Publishes the follow-ups (each in the delivery's trace, its span as their parent,
+    /// unless the worker gave it a `traceparent`), then acks.
+    async fn done(
+        &self,
+        publish: Vec<ferry_proto::v1::OutgoingMessage>,
+        took: Duration,
+        trace: &TraceContext,
+    ) {
+        // Traced, the publish is a span of its own under the delivery and the follow-ups'
+        // parent; otherwise the delivery is.
+        let publish_span = self.spans.map(DeliverySpans::publish_id);
+        let traceparent = publish_span
+            .as_deref()
+            .map_or_else(|| trace.delivery_traceparent(), |id| trace.child(id));
+        let max_attributes = self.sub.limits.max_attributes.usize();
         let realm_attribute = &self.sub.config.realm_attribute;
         let horizon = self.sub.backend.horizon();
         let mut messages = Vec::with_capacity(publish.len());
         for (i, m) in publish.into_iter().enumerate() {
             let dedup = format!("{}/{i}", self.msg.id);
             match to_new_message(m, realm_attribute, Some(dedup), &self.sub.limits, horizon) {
-                Ok(m) => messages.push(m),
+                Ok(mut m) => {
+                    stamp_follow_up(
+                        &mut m.attributes,
+                        &traceparent,
+                        &trace.tracestate,
+                        max_attributes,
+                    );
+                    messages.push(m);
+                }
                 // The same answer can never succeed: no retry.
                 Err(e) => {
                     let error = format!("the worker's answer is invalid: publish[{i}].{e}");
@@ -94,7 +123,17 @@ impl Settler<'_> {
                 .iter()
                 .map(|m| (m.queue.clone(), m.dedup_id.clone()))
                 .collect();
-            match self.sub.backend.publish(messages).await {
+            let destination = match published.first() {
+                Some((first, _)) if published.iter().all(|(q, _)| q == first) => first.clone(),
+                _ => "(several)".to_owned(),
+            };
+            let publish_started = SystemTime::now();
+            let result = self.sub.backend.publish(messages).await;
+            if let (Some(spans), Some(id)) = (self.spans, &publish_span) {
+                let error = result.as_ref().err().map(ToString::to_string);
+                spans.publish(id, &destination, count, publish_started, error.as_deref());
+            }
+            match result {
                 Ok(ids) => {
                     for ((queue, dedup_id), id) in published.iter().zip(&ids) {
                         self.sub.telemetry.emit(events::Published {

@@ -11,7 +11,7 @@ use tonic::{Request, Response, Status};
 use crate::{
     backend::Backend,
     config::LimitsConfig,
-    message::{to_new_message, trace_id_of},
+    message::{span_id_of, stamp_follow_up, to_new_message, trace_id_of},
     telemetry::{MessageContext, Telemetry, events},
     worker::emit_log_lines,
 };
@@ -35,6 +35,17 @@ impl GatewayService for GatewayApi {
         &self,
         request: Request<PublishRequest>,
     ) -> Result<Response<PublishResponse>, Status> {
+        // The caller's context (a worker publishing while it handles a message passes the
+        // delivery's): messages without a `traceparent` of their own join its trace.
+        let header = |key: &str| {
+            request
+                .metadata()
+                .get(key)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let caller = header("traceparent").filter(|tp| trace_id_of(tp).is_some());
+        let tracestate = header("tracestate").unwrap_or_default();
         let messages = request.into_inner().messages;
         if messages.is_empty() {
             return Err(Status::invalid_argument(
@@ -44,8 +55,16 @@ impl GatewayService for GatewayApi {
         let horizon = self.backend.horizon();
         let mut batch = Vec::with_capacity(messages.len());
         for (i, m) in messages.into_iter().enumerate() {
-            let m = to_new_message(m, &self.realm_attribute, None, &self.limits, horizon)
+            let mut m = to_new_message(m, &self.realm_attribute, None, &self.limits, horizon)
                 .map_err(|e| Status::invalid_argument(format!("messages[{i}].{e}")))?;
+            if let Some(traceparent) = &caller {
+                stamp_follow_up(
+                    &mut m.attributes,
+                    traceparent,
+                    &tracestate,
+                    self.limits.max_attributes.usize(),
+                );
+            }
             batch.push(m);
         }
         // What the events need, kept before the messages move into the backend.
@@ -78,6 +97,7 @@ impl GatewayService for GatewayApi {
             attempt: 0,
             realm: c.realm,
             trace_id: trace_id_of(&c.traceparent).unwrap_or_default().to_owned(),
+            span_id: span_id_of(&c.traceparent).unwrap_or_default().to_owned(),
             series: None,
         });
         emit_log_lines(&self.telemetry, ctx.as_ref(), lines);

@@ -7,7 +7,7 @@ mod trace;
 
 pub use inspect::{Inspected, inspect};
 pub use outgoing::{OutgoingError, to_new_message};
-pub use trace::{TraceContext, trace_id_of};
+pub use trace::{TraceContext, new_span_id, span_id_of, stamp_follow_up, trace_id_of};
 
 #[cfg(test)]
 mod tests;

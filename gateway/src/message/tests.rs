@@ -66,6 +66,72 @@ fn invalid_traceparents_are_rejected() {
 }
 
 #[test]
+fn a_delivery_is_a_child_span_in_the_message_trace() {
+    let tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let attrs: BTreeMap<String, String> = [("traceparent".into(), tp.into())].into();
+    let a = TraceContext::from_attributes(&attrs, "m1");
+    let b = TraceContext::from_attributes(&attrs, "m1");
+    assert_eq!(a.parent_span(), "b7ad6b7169203331");
+    let d = a.delivery_traceparent();
+    assert_eq!(trace_id_of(&d), Some("0af7651916cd43dd8448eb211c80319c"));
+    assert_eq!(span_id_of(&d), Some(a.delivery_span.as_str()));
+    assert_ne!(a.delivery_span, "b7ad6b7169203331", "a span of its own");
+    assert_ne!(a.delivery_span, b.delivery_span, "fresh per delivery");
+    assert!(d.starts_with("00-") && d.ends_with("-01"), "{d}");
+    assert!(a.sampled());
+}
+
+#[test]
+fn flags_are_kept_and_unsampled_is_not_sampled() {
+    let tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00";
+    let attrs: BTreeMap<String, String> = [("traceparent".into(), tp.into())].into();
+    let t = TraceContext::from_attributes(&attrs, "m1");
+    assert!(!t.sampled());
+    assert!(t.delivery_traceparent().ends_with("-00"));
+}
+
+#[test]
+fn an_invalid_traceparent_gets_a_fresh_trace_never_a_panic() {
+    for tp in [
+        "garbage",
+        "00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01",
+        "00-00000000000000000000000000000000-b7ad6b7169203331-01",
+        "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01",
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-extra",
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331",
+        "\u{e9}\u{e9}-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+    ] {
+        let attrs: BTreeMap<String, String> = [("traceparent".into(), tp.into())].into();
+        let t = TraceContext::from_attributes(&attrs, "m1");
+        assert!(t.created, "{tp}");
+        assert_eq!(t.trace_id().len(), 32, "{tp}");
+        assert!(span_id_of(&t.delivery_traceparent()).is_some(), "{tp}");
+    }
+    // A future version may carry more fields.
+    let v1 = "01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-more";
+    assert_eq!(trace_id_of(v1), Some("0af7651916cd43dd8448eb211c80319c"));
+}
+
+#[test]
+fn follow_ups_get_the_context_unless_they_have_their_own_or_no_room() {
+    let tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let mut plain = BTreeMap::new();
+    assert!(stamp_follow_up(&mut plain, tp, "v=1", 64));
+    assert_eq!(plain["traceparent"], tp);
+    assert_eq!(plain["tracestate"], "v=1");
+
+    let own = "00-11111111111111111111111111111111-2222222222222222-01";
+    let mut theirs: BTreeMap<String, String> = [("traceparent".into(), own.into())].into();
+    assert!(!stamp_follow_up(&mut theirs, tp, "v=1", 64));
+    assert_eq!(theirs["traceparent"], own);
+    assert!(!theirs.contains_key("tracestate"));
+
+    let mut full: BTreeMap<String, String> = [("a".into(), "1".into())].into();
+    assert!(!stamp_follow_up(&mut full, tp, "", 1), "at the limit");
+    assert_eq!(full.len(), 1);
+}
+
+#[test]
 fn oversized_payload_is_malformed() {
     let limits = LimitsConfig {
         max_payload_bytes: crate::bounded::Count::of(4),

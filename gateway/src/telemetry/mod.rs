@@ -6,6 +6,7 @@
 pub mod elasticsearch;
 pub mod events;
 pub mod metrics;
+pub mod otel;
 pub mod process;
 pub mod record;
 pub mod sink;
@@ -34,6 +35,7 @@ pub struct Telemetry {
     origin: Arc<Origin>,
     metrics: Arc<Metrics>,
     sink: Arc<dyn LogSink>,
+    spans: Option<Arc<otel::SpanSink>>,
 }
 
 impl std::fmt::Debug for Telemetry {
@@ -57,7 +59,20 @@ impl Telemetry {
             origin: Arc::new(origin),
             metrics,
             sink,
+            spans: None,
         }
+    }
+
+    /// The same telemetry, also making OpenTelemetry spans into `spans` (`None`: no spans).
+    #[must_use]
+    pub fn with_spans(mut self, spans: Option<Arc<otel::SpanSink>>) -> Self {
+        self.spans = spans;
+        self
+    }
+
+    /// Where spans go, when tracing is on.
+    pub fn spans(&self) -> Option<&Arc<otel::SpanSink>> {
+        self.spans.as_ref()
     }
 
     /// Logs and counts `event`.
@@ -76,8 +91,12 @@ impl Telemetry {
         &self.metrics
     }
 
-    /// Waits until every record emitted so far is written.
+    /// Waits until every record emitted so far is written (and every span exported, or
+    /// `tracing.export_timeout` passed).
     pub async fn flush(&self) {
+        if let Some(spans) = &self.spans {
+            spans.flush().await;
+        }
         self.sink.flush().await;
     }
 }

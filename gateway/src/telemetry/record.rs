@@ -1,6 +1,7 @@
 //! [`Record`]: one log line in the standard schema. Elastic Common Schema names where ECS
 //! has one (`@timestamp`, `log.level`, `message`, `event.action`, `event.outcome`,
-//! `event.duration` in nanoseconds, `error.message`, `trace.id`, `service.name`), and
+//! `event.duration` in nanoseconds, `error.message`, `trace.id`, `span.id`, `service.name`,
+//! `ecs.version`), and
 //! `ferry.*` for the rest (`ferry.subscription`, `ferry.queue`, `ferry.message_id`,
 //! `ferry.attempt`, `ferry.realm`, …). Keys are flat dotted names, as ECS loggers write them.
 //! Every record carries its [`Origin`]: `service.name`, `service.version`, `host.name`.
@@ -15,6 +16,9 @@ use serde_json::{Map, Value};
 
 /// The version written as `ferry.version`.
 pub const FERRY_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The Elastic Common Schema version the schema follows, written as `ecs.version`.
+pub const ECS_VERSION: &str = "8.11.0";
 
 /// Who writes the records: `service.name`, `service.version` and `host.name`, on every
 /// record.
@@ -64,6 +68,9 @@ pub struct MessageContext {
     pub realm: String,
     /// The W3C trace id (32 hex digits); empty when unknown.
     pub trace_id: String,
+    /// The span the record belongs to (16 hex digits: the delivery's span for message
+    /// events, the caller's span for gateway `Log` lines); empty when unknown.
+    pub span_id: String,
     /// Its metric series, resolved once per delivery (`None`: looked up per event).
     pub series: Option<std::sync::Arc<super::metrics::MessageSeries>>,
 }
@@ -84,6 +91,7 @@ impl Record {
         fields.push(("service.version".into(), origin.version.as_str().into()));
         fields.push(("host.name".into(), origin.host.as_str().into()));
         fields.push(("ferry.version".into(), FERRY_VERSION.into()));
+        fields.push(("ecs.version".into(), ECS_VERSION.into()));
         Self(fields)
     }
 
@@ -135,7 +143,7 @@ impl Record {
         self.set("@timestamp", timestamp(t))
     }
 
-    /// Writes the message context as `ferry.*` and `trace.id`.
+    /// Writes the message context as `ferry.*`, `trace.id` and `span.id`.
     pub fn context(&mut self, ctx: &MessageContext) -> &mut Self {
         self.set("ferry.subscription", ctx.subscription.as_str());
         self.set("ferry.queue", ctx.queue.as_str());
@@ -146,6 +154,9 @@ impl Record {
         }
         if !ctx.trace_id.is_empty() {
             self.set("trace.id", ctx.trace_id.as_str());
+        }
+        if !ctx.span_id.is_empty() {
+            self.set("span.id", ctx.span_id.as_str());
         }
         self
     }

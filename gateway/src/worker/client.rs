@@ -38,7 +38,9 @@ impl WorkerClient {
         self.channel.clone()
     }
 
-    /// Calls `Handle` with a deadline of `timeout`.
+    /// Calls `Handle` with a deadline of `timeout`. The request's trace context also goes as
+    /// `traceparent` / `tracestate` metadata, where gRPC instrumentation (otelgrpc, the
+    /// OpenTelemetry propagators) looks for it.
     pub async fn handle(
         &self,
         request: HandleRequest,
@@ -47,8 +49,19 @@ impl WorkerClient {
         let mut client = WorkerServiceClient::new(WholeBody(self.channel.clone()))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        let trace = request.trace.clone().unwrap_or_default();
         let mut request = Request::new(request);
         request.set_timeout(timeout);
+        for (key, value) in [
+            ("traceparent", trace.traceparent),
+            ("tracestate", trace.tracestate),
+        ] {
+            // A value that is not valid metadata (only from a message's own `tracestate`)
+            // is left out; the request carries it anyway.
+            if let (false, Ok(value)) = (value.is_empty(), value.parse()) {
+                request.metadata_mut().insert(key, value);
+            }
+        }
         match tokio::time::timeout(timeout, client.handle(request)).await {
             Ok(result) => result.map(tonic::Response::into_inner),
             Err(_) => Err(Status::deadline_exceeded(format!(

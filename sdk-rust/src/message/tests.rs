@@ -100,3 +100,23 @@ fn attribute_and_payload_str() {
     assert_eq!(msg.attribute("missing"), None);
     assert_eq!(msg.payload_str(), None);
 }
+
+#[test]
+fn span_id_and_sampling_come_from_traceparent() {
+    let trace = |tp: &str| TraceContext {
+        traceparent: tp.into(),
+        tracestate: String::new(),
+    };
+    let t = trace("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    assert_eq!(t.span_id(), Some("00f067aa0ba902b7"));
+    assert!(t.sampled());
+    assert!(!trace("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00").sampled());
+    for bad in [
+        "",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+        "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa-01",
+    ] {
+        assert_eq!(trace(bad).span_id(), None, "{bad}");
+    }
+}

@@ -6,6 +6,7 @@ mod limits;
 mod outcomes;
 mod publish;
 mod resilience;
+mod trace;
 
 use std::collections::BTreeMap;
 
@@ -15,6 +16,7 @@ pub use limits::*;
 pub use outcomes::*;
 pub use publish::*;
 pub use resilience::*;
+pub use trace::*;
 
 use crate::{FerryBuilder, fixtures::BackendFixture};
 
@@ -30,7 +32,8 @@ macro_rules! conformance_suite {
             malformed_and_oversized_are_dead_lettered, slow_handler_is_delivered_once,
             concurrency_limits_hold, busy_realm_does_not_starve_others, rate_limit_holds,
             worker_down_burns_no_attempts, sigterm_drains_in_flight, sigterm_hands_back_after_grace,
-            kill9_then_restart_loses_nothing, fanout_is_published_before_ack, redrive_resets_attempts);
+            kill9_then_restart_loses_nothing, fanout_is_published_before_ack, redrive_resets_attempts,
+            follow_ups_join_the_delivery_trace);
     };
 }
 

@@ -42,6 +42,7 @@ fn serialising_directly_equals_the_value() {
             attempt: 3,
             realm: "acme".into(),
             trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
+            span_id: "b7ad6b7169203331".into(),
             series: None,
         })
         .set(format!("labels.{}", "tenant"), "t \"1\"");
@@ -51,4 +52,7 @@ fn serialising_directly_equals_the_value() {
     assert_eq!(direct["labels.tenant"], json!("t \"1\""));
     assert_eq!(direct["ferry.realm"], "acme");
     assert_eq!(direct["service.name"], "svc");
+    assert_eq!(direct["trace.id"], "0af7651916cd43dd8448eb211c80319c");
+    assert_eq!(direct["span.id"], "b7ad6b7169203331");
+    assert_eq!(direct["ecs.version"], super::ECS_VERSION);
 }

@@ -34,6 +34,9 @@ const (
 type GatewayServiceClient interface {
 	// Publish messages. All messages are validated first; if any is invalid nothing is
 	// published and the call fails with INVALID_ARGUMENT naming the message index and field.
+	// A valid `traceparent` gRPC metadata header (and `tracestate`) is the caller's context:
+	// every message without a `traceparent` attribute of its own gets it, so a worker that
+	// passes `HandleRequest.trace` keeps its follow-ups in the delivery's trace.
 	Publish(ctx context.Context, in *PublishRequest, opts ...grpc.CallOption) (*PublishResponse, error)
 	// Write log lines in the standard shape.
 	Log(ctx context.Context, in *LogRequest, opts ...grpc.CallOption) (*LogResponse, error)
@@ -75,6 +78,9 @@ func (c *gatewayServiceClient) Log(ctx context.Context, in *LogRequest, opts ...
 type GatewayServiceServer interface {
 	// Publish messages. All messages are validated first; if any is invalid nothing is
 	// published and the call fails with INVALID_ARGUMENT naming the message index and field.
+	// A valid `traceparent` gRPC metadata header (and `tracestate`) is the caller's context:
+	// every message without a `traceparent` attribute of its own gets it, so a worker that
+	// passes `HandleRequest.trace` keeps its follow-ups in the delivery's trace.
 	Publish(context.Context, *PublishRequest) (*PublishResponse, error)
 	// Write log lines in the standard shape.
 	Log(context.Context, *LogRequest) (*LogResponse, error)

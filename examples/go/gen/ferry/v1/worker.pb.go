@@ -47,7 +47,11 @@ type HandleRequest struct {
 	Subscription string `protobuf:"bytes,7,opt,name=subscription,proto3" json:"subscription,omitempty"`
 	// The queue (or subscription, on Pub/Sub) the message was received from.
 	Queue string `protobuf:"bytes,8,opt,name=queue,proto3" json:"queue,omitempty"`
-	// Trace context of the message (always set; created by ferry when the message had none).
+	// Trace context of this delivery (always set). The trace id is the message's (created by
+	// ferry when the message had none or an invalid one); the span id is the delivery's own
+	// span, fresh for every attempt: the parent of the worker's spans, and of every message
+	// in `HandleResponse.publish` that does not set its own `traceparent` attribute. The same
+	// values go as `traceparent` / `tracestate` gRPC metadata on the call.
 	Trace *TraceContext `protobuf:"bytes,9,opt,name=trace,proto3" json:"trace,omitempty"`
 	// When ferry stops waiting for this call. The worker should give up before then; an
 	// answer after the deadline is ignored and the message is retried.

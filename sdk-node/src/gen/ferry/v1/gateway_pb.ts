@@ -154,6 +154,9 @@ export const GatewayService: GenService<{
   /**
    * Publish messages. All messages are validated first; if any is invalid nothing is
    * published and the call fails with INVALID_ARGUMENT naming the message index and field.
+   * A valid `traceparent` gRPC metadata header (and `tracestate`) is the caller's context:
+   * every message without a `traceparent` attribute of its own gets it, so a worker that
+   * passes `HandleRequest.trace` keeps its follow-ups in the delivery's trace.
    *
    * @generated from rpc ferry.v1.GatewayService.Publish
    */

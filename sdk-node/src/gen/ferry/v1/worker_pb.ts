@@ -84,7 +84,11 @@ export type HandleRequest = Message<"ferry.v1.HandleRequest"> & {
   queue: string;
 
   /**
-   * Trace context of the message (always set; created by ferry when the message had none).
+   * Trace context of this delivery (always set). The trace id is the message's (created by
+   * ferry when the message had none or an invalid one); the span id is the delivery's own
+   * span, fresh for every attempt: the parent of the worker's spans, and of every message
+   * in `HandleResponse.publish` that does not set its own `traceparent` attribute. The same
+   * values go as `traceparent` / `tracestate` gRPC metadata on the call.
    *
    * @generated from field: ferry.v1.TraceContext trace = 9;
    */
