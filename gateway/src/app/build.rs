@@ -26,7 +26,8 @@ pub struct App {
     pub(super) admin: Option<TcpListener>,
 }
 
-/// The telemetry `config` asks for: its metrics, and the stdout or Elasticsearch sink.
+/// The telemetry `config` asks for: its metrics, and the stdout or Elasticsearch sink,
+/// behind the local log store when that is on.
 pub fn telemetry_for(config: &FerryConfig) -> anyhow::Result<Telemetry> {
     let origin = Origin::new(&config.service, config.service_version.as_deref());
     let metrics = Arc::new(Metrics::with_max_realms(config.metrics.max_realms.usize()));
@@ -42,6 +43,19 @@ pub fn telemetry_for(config: &FerryConfig) -> anyhow::Result<Telemetry> {
             .map_err(anyhow::Error::msg)?,
         ),
         _ => Arc::new(StdoutSink::new(origin.clone(), metrics.clone())),
+    };
+    #[cfg(feature = "embedded")]
+    let sink: Arc<dyn LogSink> = match config.local_logs() {
+        Some(store) => Arc::new(
+            crate::telemetry::local::LocalSink::start(
+                &store,
+                sink,
+                origin.clone(),
+                metrics.clone(),
+            )
+            .map_err(|e| anyhow::anyhow!("logs.local.path: {e}"))?,
+        ),
+        None => sink,
     };
     Ok(Telemetry::with(origin, metrics, sink))
 }

@@ -218,6 +218,9 @@ stdout = true
 [logs.elasticsearch]
 url = "http://127.0.0.1:9200"
 api_key = "x"
+[logs.local]
+enabled = true
+path = "l.db"
 [subscriptions.a]
 queue = "q"
 error_queue = "e"
