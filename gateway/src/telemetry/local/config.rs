@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::bounded::{Count, Span};
 
-/// The most bytes the store's database file may hold: 64 KiB to 4 GiB.
-pub type MaxSize = Count<65_536, 4_294_967_295>;
+/// The most bytes the store's database file may hold: 256 KiB (an empty store's tables and
+/// indexes take about 50 KiB) to 4 GiB.
+pub type MaxSize = Count<262_144, 4_294_967_295>;
 /// The oldest record kept: 1 s to 365 days.
 pub type MaxAge = Span<1_000, 31_536_000_000>;
 

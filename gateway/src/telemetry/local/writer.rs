@@ -30,6 +30,8 @@ const MAX_BATCH: usize = 1024;
 const COALESCE: Duration = Duration::from_millis(2);
 /// How often, at most, the bounds are enforced.
 const TRIM_EVERY: Duration = Duration::from_millis(100);
+/// How often an idle writer enforces the bounds (records age out without new ones).
+const IDLE: Duration = Duration::from_secs(1);
 /// How long a write waits for another process's lock on the shared file.
 pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -181,6 +183,9 @@ pub(super) fn trim(conn: &Connection, bounds: &LocalStore) -> rusqlite::Result<(
         let mut vacuum = conn.prepare_cached("PRAGMA incremental_vacuum")?;
         let mut rows = vacuum.query([])?;
         while rows.next()?.is_some() {}
+        drop(rows);
+        // The file shrinks when the write-ahead log is copied back; never waits for readers.
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
     }
     Ok(())
 }
@@ -197,7 +202,17 @@ pub(super) fn run(
     let mut trimmed = Instant::now()
         .checked_sub(TRIM_EVERY)
         .unwrap_or_else(Instant::now);
-    while let Ok(first) = rx.recv() {
+    loop {
+        let first = match rx.recv_timeout(IDLE) {
+            Ok(cmd) => cmd,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                // Idle: records still age out.
+                let _ = trim(&conn, bounds);
+                trimmed = Instant::now();
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
         let mut next = Some(first);
         while let Some(cmd) = next.take().or_else(|| rx.try_recv().ok()) {
             match cmd {
