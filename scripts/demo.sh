@@ -5,8 +5,10 @@
 # one SQLite queue file, as sidecars in two pods would share SQS), publishes a blast,
 # publishes it a second time to show that redelivery never mails a customer twice, and a
 # blast from a lapsed account to show a dead letter with its story. Progress is printed
-# until both queues are empty; then both sidecars drain and the script says where the
-# outbox, the activities and the logs are.
+# until both queues are empty; then both sidecars drain, and the script prints the first
+# blast's whole story across both workers with `ferry logs` (from the local log store the
+# two sidecars share, no Elasticsearch) and its trace id, and says where the outbox, the
+# activities and the logs are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,7 +38,7 @@ pids+=($!)
 # No need to wait for the workers: published messages wait durably in the queue, and each
 # sidecar starts pulling once its worker reports SERVING.
 echo "== publishing blast storm-2024-09 (13 customer ids, 3 duplicates) twice, and one from a lapsed account"
-"$ferry" publish --config "$lists" --queue BlastCustomerListSender --realm acct-harbor --file examples/rust/blast/data/blast.json >/dev/null
+blast=$("$ferry" publish --config "$lists" --queue BlastCustomerListSender --realm acct-harbor --file examples/rust/blast/data/blast.json)
 "$ferry" publish --config "$lists" --queue BlastCustomerListSender --realm acct-harbor --file examples/rust/blast/data/blast.json >/dev/null
 "$ferry" publish --config "$lists" --queue BlastCustomerListSender --realm acct-lapsed --file examples/rust/blast/data/blast-lapsed-account.json >/dev/null
 
@@ -68,7 +70,34 @@ print(f"   {len(mails)} mails, {len(set(keys))} distinct idempotency keys")
 PY
 echo "== dead letters (the lapsed account's blast, with its story)"
 "$ferry" dlq list --config "$lists" | sed 's/^/   /'
+
+# One blast's story: read back from the local log store both sidecars write
+# ($run/ferry.logs.db, next to the queue file), by trace id when both workers' events carry
+# the blast's trace, else the list sender's input and then each follow-up it published.
+field() { # the distinct values of one field of the JSON records on stdin
+  python3 -c 'import json,sys; k=sys.argv[1]; v=[]
+for l in sys.stdin:
+    x=json.loads(l).get(k)
+    if x and x not in v: v.append(x)
+print(" ".join(v))' "$1"
+}
+echo
+echo "== the story of blast $blast across both workers (ferry logs, from the local store; no Elasticsearch)"
+trace=$("$ferry" logs --config "$lists" --message "$blast" --json | field trace.id | cut -d' ' -f1)
+services=""
+if [ -n "$trace" ]; then
+  services=$("$ferry" logs --config "$lists" --trace "$trace" --json | field service.name)
+fi
+if [ "$(wc -w <<<"$services")" -ge 2 ]; then
+  "$ferry" logs --config "$lists" --trace "$trace" | sed 's/^/   /'
+else
+  "$ferry" logs --config "$lists" --message "$blast" | sed 's/^/   /'
+  for child in $("$ferry" logs --config "$lists" --message "$blast" --action message.published --json | field ferry.published_id); do
+    "$ferry" logs --config "$customers" --message "$child" | sed 's/^/   /'
+  done
+fi
+echo "   trace id: ${trace:-none recorded}"
 echo
 echo "Files: outbox $BLAST_OUTBOX, activities $BLAST_ACTIVITIES"
 echo "Logs (one JSON event per step, ECS fields): $run/list-sender.log, $run/customer-sender.log"
-echo "Follow one message: grep '\"ferry.message_id\":\"<id>\"' $run/*.log"
+echo "Read any message's story: $ferry logs --config $lists --message <id>   (-f to follow)"

@@ -160,6 +160,7 @@ pub fn format_line(doc: &Value) -> String {
         ("ferry.realm", "realm"),
         ("ferry.message_id", "msg"),
         ("ferry.attempt", "attempt"),
+        ("ferry.published_id", "published"),
     ] {
         let v = text(doc, key);
         if !v.is_empty() {
