@@ -8,8 +8,10 @@
 # nothing enqueued), sends the blast again as a new request to show that redelivery never
 # mails a customer twice, and a blast from a lapsed account to show a dead letter with
 # its story. Progress is printed
-# until both queues are empty; then both sidecars drain and the script says where the
-# outbox, the activities and the logs are.
+# until both queues are empty; then both sidecars drain, and the script prints the first
+# blast's whole story across both workers with `ferry logs` (from the local log store the
+# two sidecars share, no Elasticsearch) and its trace id, and says where the outbox, the
+# activities and the logs are.
 #
 # The list sender's ferry serves the console on its admin port (http://127.0.0.1:9475/) and
 # the customer sender's ferry reports to it: one page shows both. `--keep` leaves both
@@ -62,7 +64,9 @@ post() { # account, idempotency key, file: POST the blast, print the answer
 }
 echo "== the web app POSTs blast storm-2024-09 (13 customer ids, 3 duplicates) to the ingress"
 echo "   curl $ingress/v1/acct-harbor/blasts -H 'Content-Type: application/json' -H 'Idempotency-Key: storm-2024-09-1' --data-binary @examples/rust/blast/data/blast.json"
-printf '   first POST:    '; post acct-harbor storm-2024-09-1 examples/rust/blast/data/blast.json
+answer=$(post acct-harbor storm-2024-09-1 examples/rust/blast/data/blast.json)
+echo "   first POST:    $answer"
+blast=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1].rsplit(" (HTTP",1)[0])["message_id"])' "$answer")
 printf '   the same POST: '; post acct-harbor storm-2024-09-1 examples/rust/blast/data/blast.json
 echo "== the blast sent again as a new request (a second click), and one from a lapsed account"
 printf '   '; post acct-harbor storm-2024-09-2 examples/rust/blast/data/blast.json
@@ -98,10 +102,37 @@ print(f"   {len(mails)} mails, {len(set(keys))} distinct idempotency keys")
 PY
 echo "== dead letters (the lapsed account's blast, with its story)"
 "$ferry" dlq list --config "$lists" | sed 's/^/   /'
+
+# One blast's story: read back from the local log store both sidecars write
+# ($run/ferry.logs.db, next to the queue file), by trace id when both workers' events carry
+# the blast's trace, else the list sender's input and then each follow-up it published.
+field() { # the distinct values of one field of the JSON records on stdin
+  python3 -c 'import json,sys; k=sys.argv[1]; v=[]
+for l in sys.stdin:
+    x=json.loads(l).get(k)
+    if x and x not in v: v.append(x)
+print(" ".join(v))' "$1"
+}
+echo
+echo "== the story of blast $blast across both workers (ferry logs, from the local store; no Elasticsearch)"
+trace=$("$ferry" logs --config "$lists" --message "$blast" --json | field trace.id | cut -d' ' -f1)
+services=""
+if [ -n "$trace" ]; then
+  services=$("$ferry" logs --config "$lists" --trace "$trace" --json | field service.name)
+fi
+if [ "$(wc -w <<<"$services")" -ge 2 ]; then
+  "$ferry" logs --config "$lists" --trace "$trace" | sed 's/^/   /'
+else
+  "$ferry" logs --config "$lists" --message "$blast" | sed 's/^/   /'
+  for child in $("$ferry" logs --config "$lists" --message "$blast" --action message.published --json | field ferry.published_id); do
+    "$ferry" logs --config "$customers" --message "$child" | sed 's/^/   /'
+  done
+fi
+echo "   trace id: ${trace:-none recorded}"
 echo
 echo "Files: outbox $BLAST_OUTBOX, activities $BLAST_ACTIVITIES"
 echo "Logs (one JSON event per step, ECS fields): $run/list-sender.log, $run/customer-sender.log"
-echo "Follow one message: grep '\"ferry.message_id\":\"<id>\"' $run/*.log"
+echo "Read any message's story: $ferry logs --config $lists --message <id>   (-f to follow)"
 
 if $keep; then
   echo

@@ -29,8 +29,9 @@ pub struct App {
     pub(super) console: Option<crate::console::local::LocalConsole>,
 }
 
-/// The telemetry `config` asks for: its metrics, the stdout or Elasticsearch sink, and the
-/// OTLP span exporter when `[tracing]` names an endpoint (inside the tokio runtime).
+/// The telemetry `config` asks for: its metrics, the stdout or Elasticsearch sink (behind
+/// the local log store when that is on), and the OTLP span exporter when `[tracing]` names
+/// an endpoint (inside the tokio runtime).
 pub fn telemetry_for(config: &FerryConfig) -> anyhow::Result<Telemetry> {
     let origin = Origin::new(&config.service, config.service_version.as_deref());
     let metrics = Arc::new(Metrics::with_max_realms(config.metrics.max_realms.usize()));
@@ -46,6 +47,19 @@ pub fn telemetry_for(config: &FerryConfig) -> anyhow::Result<Telemetry> {
             .map_err(anyhow::Error::msg)?,
         ),
         _ => Arc::new(StdoutSink::new(origin.clone(), metrics.clone())),
+    };
+    #[cfg(feature = "embedded")]
+    let sink: Arc<dyn LogSink> = match config.local_logs() {
+        Some(store) => Arc::new(
+            crate::telemetry::local::LocalSink::start(
+                &store,
+                sink,
+                origin.clone(),
+                metrics.clone(),
+            )
+            .map_err(|e| anyhow::anyhow!("logs.local.path: {e}"))?,
+        ),
+        None => sink,
     };
     let spans = crate::telemetry::otel::start(&config.tracing, &config.service, &origin.version)
         .map_err(anyhow::Error::msg)?;

@@ -1,7 +1,8 @@
-//! `ferry logs`: reads the log events back from Elasticsearch — filtered by message,
+//! `ferry logs`: reads the log events back — from Elasticsearch when `[logs.elasticsearch]`
+//! is configured, else from the local store ([`local`]) — filtered by message, trace,
 //! subscription, realm, outcome, action, time range and text, optionally following new
-//! ones — and `ferry logs --message ID`, one message's story in order. `ferry logs setup`
-//! installs the index templates.
+//! ones; `ferry logs --message ID` is one message's story in order. `ferry logs setup`
+//! installs the Elasticsearch index templates.
 // Without the feature only the refusal is reachable; the query and formatting stay compiled.
 #![cfg_attr(not(feature = "elasticsearch"), allow(dead_code))]
 
@@ -22,6 +23,10 @@ pub struct LogsArgs {
     /// order, then a summary.
     #[arg(long, short, value_name = "ID")]
     pub message: Option<String>,
+    /// Only events of this W3C trace id (`trace.id`): a blast's whole story across workers,
+    /// in order.
+    #[arg(long, short = 't', value_name = "ID")]
+    pub trace: Option<String>,
     /// Only this subscription.
     #[arg(long, short)]
     pub subscription: Option<String>,
@@ -47,7 +52,7 @@ pub struct LogsArgs {
     /// At most this many events: the latest ones (a story shows up to 10000).
     #[arg(long, short = 'n', default_value_t = 100)]
     pub limit: usize,
-    /// Keep printing new events as they arrive (Ctrl-C to stop).
+    /// Keep printing new events as they arrive (until SIGINT / SIGTERM).
     #[arg(long, short)]
     pub follow: bool,
     /// Print the stored documents, one JSON object per line.
@@ -62,6 +67,26 @@ pub enum LogsCommand {
     Setup,
 }
 
+/// Parses `--since` / `--until` to Unix milliseconds: a duration back from now, or an
+/// RFC 3339 time.
+pub fn time_bound_ms(flag: &str, value: &str, now_ms: i64) -> Result<i64, CliError> {
+    if let Ok(d) = humantime::parse_duration(value) {
+        return Ok(now_ms.saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)));
+    }
+    if let Ok(t) =
+        time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
+    {
+        return Ok(i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX));
+    }
+    Err(time_error(flag, value))
+}
+
+fn time_error(flag: &str, value: &str) -> CliError {
+    CliError::usage(format!(
+        "{flag}: `{value}` is neither a duration (15m, 2h) nor an RFC 3339 time (2026-01-31T12:00:00Z)"
+    ))
+}
+
 /// Parses `--since` / `--until`: a duration back from now, or an RFC 3339 time.
 fn time_bound(flag: &str, value: &str) -> Result<String, CliError> {
     if let Ok(d) = humantime::parse_duration(value) {
@@ -70,9 +95,7 @@ fn time_bound(flag: &str, value: &str) -> Result<String, CliError> {
     if time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339).is_ok() {
         return Ok(value.to_owned());
     }
-    Err(CliError::usage(format!(
-        "{flag}: `{value}` is neither a duration (15m, 2h) nor an RFC 3339 time (2026-01-31T12:00:00Z)"
-    )))
+    Err(time_error(flag, value))
 }
 
 /// The Elasticsearch query for the filters in `args`.
@@ -86,6 +109,7 @@ pub fn query(args: &LogsArgs) -> Result<Value, CliError> {
         ], "minimum_should_match": 1}}));
     }
     for (field, value) in [
+        ("trace.id", &args.trace),
         ("ferry.subscription", &args.subscription),
         ("ferry.realm", &args.realm),
         ("event.outcome", &args.outcome),
@@ -136,6 +160,7 @@ pub fn format_line(doc: &Value) -> String {
         ("ferry.realm", "realm"),
         ("ferry.message_id", "msg"),
         ("ferry.attempt", "attempt"),
+        ("ferry.published_id", "published"),
     ] {
         let v = text(doc, key);
         if !v.is_empty() {
@@ -186,15 +211,54 @@ pub fn story_summary(id: &str, docs: &[Value]) -> String {
     )
 }
 
-/// Runs `ferry logs`.
+/// The closing line of a trace's story.
+pub fn trace_summary(id: &str, docs: &[Value]) -> String {
+    let mut messages: Vec<&str> = docs
+        .iter()
+        .filter_map(|d| d["ferry.message_id"].as_str())
+        .collect();
+    messages.sort_unstable();
+    messages.dedup();
+    let mut services: Vec<&str> = docs
+        .iter()
+        .filter_map(|d| d["service.name"].as_str())
+        .collect();
+    services.sort_unstable();
+    services.dedup();
+    format!(
+        "trace {id}: {} events about {} messages, from {}",
+        docs.len(),
+        messages.len(),
+        services.join(", ")
+    )
+}
+
+/// Runs `ferry logs`: Elasticsearch when configured, else the local store.
 pub(super) async fn run(cfg: &FerryConfig, args: LogsArgs) -> Result<(), CliError> {
-    let Some(es) = &cfg.logs.elasticsearch else {
+    if let Some(es) = &cfg.logs.elasticsearch {
+        return search::run(es, args).await;
+    }
+    let Some(store) = cfg.local_logs() else {
         return Err(CliError::usage(
-            "`ferry logs` reads from Elasticsearch: add a [logs.elasticsearch] table (url = ...) to the config",
+            "`ferry logs` reads from Elasticsearch ([logs.elasticsearch]) or from the local store ([logs.local], on by default only with the embedded backend): configure one of them",
         ));
     };
-    search::run(es, args).await
+    local::run(&store.path, args).await
 }
+
+#[cfg(not(feature = "embedded"))]
+mod local {
+    use super::{CliError, LogsArgs};
+
+    pub(super) async fn run(_: &std::path::Path, _: LogsArgs) -> Result<(), CliError> {
+        Err(CliError::usage(
+            "this ferry was built without the `embedded` feature, which the local log store needs",
+        ))
+    }
+}
+
+#[cfg(feature = "embedded")]
+mod local;
 
 #[cfg(not(feature = "elasticsearch"))]
 mod search {

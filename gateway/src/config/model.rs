@@ -61,6 +61,17 @@ pub struct FerryConfig {
 }
 
 impl FerryConfig {
+    /// The local log store, if it is on (`[logs.local]`, by default on with the embedded
+    /// backend, next to its queue file).
+    pub fn local_logs(&self) -> Option<crate::telemetry::local::LocalStore> {
+        let queue = match &self.backend {
+            BackendConfig::Embedded(e) => Some(e.path.as_path()),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        };
+        self.logs.local.clone().unwrap_or_default().resolve(queue)
+    }
+
     /// What each subscription asks of the backend, for its preflight.
     pub fn queue_plans(&self) -> Vec<crate::backend::QueuePlan> {
         self.subscriptions

@@ -234,6 +234,9 @@ rate_limit = { per_second = 10.0, burst = 20 }
 [tracing]
 otlp_endpoint = "http://127.0.0.1:4317"
 service_name = "s"
+[logs.local]
+enabled = true
+path = "l.db"
 [subscriptions.a]
 queue = "q"
 error_queue = "e"

@@ -48,7 +48,11 @@ impl LocalConsole {
         };
         let store = Store::open(&state)?;
         let backends = Backends::single(backend.kind(), backend_ref(&config.backend), backend);
-        let story = StorySource::new(config.logs.elasticsearch.as_ref())?;
+        let story = match (&config.logs.elasticsearch, config.local_logs()) {
+            #[cfg(feature = "embedded")]
+            (None, Some(local)) => StorySource::Local(local.path),
+            _ => StorySource::new(config.logs.elasticsearch.as_ref())?,
+        };
         let settings = Settings {
             token: config.console.token.clone(),
             sidecar_token: None,

@@ -1,7 +1,8 @@
 //! [`StorySource`]: where the Message page reads one message's story — every log event
 //! about the message id, in order, as `ferry logs --message ID` prints it. From
-//! Elasticsearch when `[elasticsearch]` is configured; the local log store (ferry's own
-//! log files, issue 15) is not there yet, so without Elasticsearch the page says so.
+//! Elasticsearch when `[elasticsearch]` is configured; else, for the console a sidecar
+//! serves for itself, from its local log store (`[logs.local]`, the store `ferry logs`
+//! reads); with neither the page says so.
 
 use serde_json::Value;
 
@@ -26,6 +27,9 @@ pub enum StorySource {
         /// The data stream searched.
         data_stream: String,
     },
+    /// The local log store at this path (the sidecar's own console).
+    #[cfg(feature = "embedded")]
+    Local(std::path::PathBuf),
     /// None configured.
     None,
 }
@@ -53,6 +57,8 @@ impl StorySource {
         match self {
             #[cfg(feature = "elasticsearch")]
             Self::Elasticsearch { .. } => "elasticsearch",
+            #[cfg(feature = "embedded")]
+            Self::Local(_) => "local",
             Self::None => "none",
         }
     }
@@ -69,6 +75,7 @@ impl StorySource {
                 let args = LogsArgs {
                     command: None,
                     message: Some(id.to_owned()),
+                    trace: None,
                     subscription: None,
                     realm: None,
                     outcome: None,
@@ -86,10 +93,27 @@ impl StorySource {
                     .map_err(|e| StoryError::Failed(e.to_string()))?;
                 Ok(hits.into_iter().map(|h| h.doc).collect())
             }
+            #[cfg(feature = "embedded")]
+            Self::Local(path) => {
+                use crate::telemetry::local::{LogQuery, LogReader};
+                let (path, id) = (path.clone(), id.to_owned());
+                let read = move || {
+                    LogReader::open(&path)?.read(&LogQuery {
+                        message: Some(id),
+                        limit: 10_000,
+                        ..LogQuery::default()
+                    })
+                };
+                let records = tokio::task::spawn_blocking(read)
+                    .await
+                    .map_err(|e| StoryError::Failed(e.to_string()))?
+                    .map_err(StoryError::Failed)?;
+                Ok(records.into_iter().map(|r| r.doc).collect())
+            }
             Self::None => {
                 let _ = id;
                 Err(StoryError::Unavailable(
-                    "no story source: configure [elasticsearch] in console.toml (the local log store of `ferry logs` is not available yet)".into(),
+                    "no story source: configure [elasticsearch] in console.toml".into(),
                 ))
             }
         }

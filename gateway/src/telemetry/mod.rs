@@ -1,10 +1,12 @@
 //! Telemetry: every step is one small event struct ([`events`]) that writes one log record
 //! in the standard schema ([`record`]) and updates the Prometheus metrics ([`metrics`]) in
 //! one place. Records go to a [`sink::LogSink`]: JSON lines on stdout by default, or
-//! Elasticsearch through a disk spool ([`elasticsearch`]).
+//! Elasticsearch through a disk spool ([`elasticsearch`]); with the embedded backend also to
+//! a local SQLite store that `ferry logs` reads ([`local`]).
 
 pub mod elasticsearch;
 pub mod events;
+pub mod local;
 pub mod metrics;
 pub mod otel;
 pub mod process;

@@ -105,6 +105,11 @@ impl Record {
         self
     }
 
+    /// The value of field `key`, if it is set.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
     /// Sets `event.action`.
     pub fn action(&mut self, action: &str) -> &mut Self {
         self.set("event.action", action)

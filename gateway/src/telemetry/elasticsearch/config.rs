@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::retry::Backoff;
 
 /// `[logs]`: where log events go. Without `[logs.elasticsearch]` they are JSON lines on
-/// stdout.
+/// stdout; `[logs.local]` adds the local store.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogsConfig {
@@ -20,6 +20,10 @@ pub struct LogsConfig {
     /// Ship events to Elasticsearch (needs the `elasticsearch` feature).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elasticsearch: Option<ElasticsearchConfig>,
+    /// The local log store that `ferry logs` reads without Elasticsearch (on by default
+    /// with the embedded backend).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local: Option<crate::telemetry::local::LocalConfig>,
 }
 
 impl LogsConfig {
@@ -30,6 +34,17 @@ impl LogsConfig {
 
     /// Problems with the section as `(dotted key, reason)` pairs.
     pub fn problems(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .local
+            .iter()
+            .flat_map(crate::telemetry::local::LocalConfig::problems)
+            .map(|(key, reason)| (format!("logs.local.{key}"), reason))
+            .collect();
+        out.extend(self.output_problems());
+        out
+    }
+
+    fn output_problems(&self) -> Vec<(String, String)> {
         let Some(es) = &self.elasticsearch else {
             if self.stdout == Some(false) {
                 return vec![(

@@ -327,6 +327,7 @@ fn config_problems_name_the_key() {
     let logs = LogsConfig {
         stdout: None,
         elasticsearch: Some(cfg),
+        local: None,
     };
     let keys: Vec<String> = logs.problems().into_iter().map(|(k, _)| k).collect();
     for key in ["url", "data_stream", "spool_max_bytes", "batch_max_events"] {
@@ -339,6 +340,7 @@ fn config_problems_name_the_key() {
     let silent = LogsConfig {
         stdout: Some(false),
         elasticsearch: None,
+        local: None,
     };
     assert_eq!(silent.problems()[0].0, "logs.stdout");
     assert!(is_valid_data_stream("logs-ferry-default"));

@@ -1,0 +1,221 @@
+//! Unit tests of the local store: query building, text expressions, and the writer's
+//! bounds on a real SQLite file.
+#![allow(clippy::unwrap_used)]
+
+use std::{sync::Arc, time::Duration};
+
+use rusqlite::types::Value as Sql;
+use serde_json::json;
+
+use super::{
+    LocalConfig, LocalStore, LogQuery, LogReader, Order,
+    query::{build, fts_expression},
+    writer,
+};
+
+#[test]
+fn every_filter_becomes_a_parameter() {
+    let q = LogQuery {
+        message: Some("m1".into()),
+        trace: Some("t1".into()),
+        subscription: Some("s".into()),
+        realm: Some("r".into()),
+        outcome: Some("failure".into()),
+        action: Some("message.done".into()),
+        since_ms: Some(5),
+        until_ms: Some(9),
+        text: Some("boom".into()),
+        after_id: Some(3),
+        order: Order::Latest,
+        limit: 10,
+    };
+    let (sql, params) = build(&q).unwrap();
+    assert_eq!(
+        sql,
+        "SELECT id, doc FROM records WHERE (message_id = ?1 OR published_id = ?1) AND trace_id = ?2 \
+         AND subscription = ?3 AND realm = ?4 AND outcome = ?5 AND action = ?6 AND ts >= ?7 \
+         AND ts <= ?8 AND id > ?9 AND id IN (SELECT rowid FROM records_text WHERE records_text \
+         MATCH ?10) ORDER BY ts DESC, id DESC LIMIT ?11"
+    );
+    assert_eq!(params[0], Sql::Text("m1".into()));
+    assert_eq!(params[6], Sql::Integer(5));
+    assert_eq!(params[9], Sql::Text("\"boom\"".into()));
+    assert_eq!(params[10], Sql::Integer(10));
+}
+
+#[test]
+fn no_filter_reads_everything_in_order() {
+    let (sql, _) = build(&LogQuery {
+        order: Order::Stored,
+        limit: 5,
+        ..LogQuery::default()
+    })
+    .unwrap();
+    assert_eq!(sql, "SELECT id, doc FROM records ORDER BY id LIMIT ?1");
+}
+
+#[test]
+fn text_forms_become_fts5() {
+    assert_eq!(fts_expression("a b").unwrap(), "\"a\" AND \"b\"");
+    assert_eq!(fts_expression("\"a b\" c*").unwrap(), "\"a b\" AND \"c\"*");
+    assert_eq!(fts_expression("a -b").unwrap(), "(\"a\") NOT \"b\"");
+    assert_eq!(fts_expression("x\"y").unwrap(), "\"xy\"");
+    assert!(
+        fts_expression("-b")
+            .unwrap_err()
+            .contains("at least one word")
+    );
+}
+
+#[test]
+fn the_store_is_on_with_the_embedded_backend_and_next_to_its_file() {
+    let c = LocalConfig::default();
+    let on = c.resolve(Some(std::path::Path::new("data/q.db"))).unwrap();
+    assert_eq!(on.path, std::path::Path::new("data/q.logs.db"));
+    assert_eq!(c.resolve(None), None);
+    let forced = LocalConfig {
+        enabled: Some(true),
+        ..LocalConfig::default()
+    };
+    assert_eq!(
+        forced.resolve(None).unwrap().path,
+        std::path::Path::new("ferry.logs.db")
+    );
+    let off = LocalConfig {
+        enabled: Some(false),
+        ..LocalConfig::default()
+    };
+    assert_eq!(off.resolve(Some(std::path::Path::new("q.db"))), None);
+}
+
+fn store(dir: &std::path::Path, max_size: u64, max_age: Duration) -> LocalStore {
+    LocalStore {
+        path: dir.join("logs.db"),
+        max_size,
+        max_age,
+    }
+}
+
+fn fill(conn: &rusqlite::Connection, n: usize, ts: &str) {
+    let tx = conn.unchecked_transaction().unwrap();
+    for i in 0..n {
+        let doc = json!({"@timestamp": ts, "event.action": "x", "message": format!("record {i} {}", "pad ".repeat(50))});
+        tx.execute(
+            "INSERT INTO records (ts, doc) VALUES (?1, ?2)",
+            rusqlite::params![writer::rfc3339_ms(ts).unwrap(), doc.to_string()],
+        )
+        .unwrap();
+    }
+    tx.commit().unwrap();
+}
+
+#[test]
+fn trimming_keeps_the_file_within_max_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let bounds = store(dir.path(), 256 * 1024, Duration::from_secs(3600));
+    let conn = writer::open(&bounds.path).unwrap();
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    fill(&conn, 5000, &now);
+    writer::trim(&conn, &bounds).unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .unwrap();
+    let size = std::fs::metadata(&bounds.path).unwrap().len();
+    let q = |p: &str| conn.query_row(p, [], |r| r.get::<_, i64>(0)).unwrap();
+    assert!(
+        size <= 256 * 1024,
+        "{size} bytes; pages {} free {} vacuum {}",
+        q("PRAGMA page_count"),
+        q("PRAGMA freelist_count"),
+        q("PRAGMA auto_vacuum")
+    );
+    let left: i64 = conn
+        .query_row("SELECT count(*) FROM records", [], |r| r.get(0))
+        .unwrap();
+    assert!(left > 0 && left < 5000, "{left} records left");
+    // The newest survive.
+    let max: i64 = conn
+        .query_row("SELECT max(id) FROM records", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(max, 5000);
+}
+
+#[test]
+fn trimming_deletes_what_is_older_than_max_age() {
+    let dir = tempfile::tempdir().unwrap();
+    let bounds = store(dir.path(), 1 << 30, Duration::from_secs(60));
+    let conn = writer::open(&bounds.path).unwrap();
+    fill(&conn, 10, "2020-01-01T00:00:00Z");
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    fill(&conn, 3, &now);
+    writer::trim(&conn, &bounds).unwrap();
+    let reader = LogReader::open(&bounds.path).unwrap();
+    let left = reader
+        .read(&LogQuery {
+            limit: 100,
+            ..LogQuery::default()
+        })
+        .unwrap();
+    assert_eq!(left.len(), 3);
+}
+
+#[test]
+fn reading_never_creates_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("none.db");
+    let err = LogReader::open(&path).unwrap_err();
+    assert!(err.contains(&path.display().to_string()), "{err}");
+    assert!(!path.exists());
+}
+
+#[tokio::test]
+async fn the_sink_stores_what_telemetry_emits_and_text_finds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let bounds = store(dir.path(), 1 << 30, Duration::from_secs(3600));
+    let metrics = Arc::new(crate::telemetry::Metrics::new());
+    let origin = crate::telemetry::Origin::new("svc", None);
+    let inner = Arc::new(crate::telemetry::sink::StdoutSink::to_writer(
+        std::io::sink(),
+        origin.clone(),
+        metrics.clone(),
+    ));
+    let sink = super::LocalSink::start(&bounds, inner, origin.clone(), metrics).unwrap();
+    let t = crate::telemetry::Telemetry::with(
+        origin,
+        Arc::new(crate::telemetry::Metrics::new()),
+        Arc::new(sink),
+    );
+    struct E(&'static str);
+    impl crate::telemetry::Event for E {
+        fn fill(&self, r: &mut crate::telemetry::Record) {
+            r.action("test.event")
+                .set("ferry.message_id", "m-1")
+                .message(self.0);
+        }
+    }
+    t.emit(E("the quick brown fox"));
+    t.emit(E("a lazy dog"));
+    t.flush().await;
+    let reader = LogReader::open(&bounds.path).unwrap();
+    let found = reader
+        .read(&LogQuery {
+            text: Some("qui* fox".into()),
+            limit: 10,
+            ..LogQuery::default()
+        })
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].doc["message"], "the quick brown fox");
+    let story = reader
+        .read(&LogQuery {
+            message: Some("m-1".into()),
+            limit: 10,
+            ..LogQuery::default()
+        })
+        .unwrap();
+    assert_eq!(story.len(), 2);
+    assert_eq!(story[1].doc["message"], "a lazy dog");
+}
