@@ -13,6 +13,7 @@ import (
 
 	ferryv1 "github.com/ferry-gateway/ferry/examples/go/gen/ferry/v1"
 	"github.com/ferry-gateway/ferry/examples/go/worker"
+	"go.opentelemetry.io/otel"
 )
 
 // The environment variables naming the worker's files, and their defaults (relative to the
@@ -76,10 +77,17 @@ func CheckCustomer(customer Customer, found bool) string {
 	return ""
 }
 
-// Handle implements ferry.v1.WorkerService.
+// TracerName names the tracer of the sender's own spans (no-ops unless a TracerProvider
+// is installed).
+const TracerName = "github.com/ferry-gateway/ferry/examples/go/blast"
+
+// Handle implements ferry.v1.WorkerService. Its "blast.customer_task" span joins the
+// message's trace (worker.ContextWithTrace).
 func (s *Sender) Handle(ctx context.Context, req *ferryv1.HandleRequest) (*ferryv1.HandleResponse, error) {
-	ctx, cancel := worker.WithDeadline(ctx, req)
+	ctx, cancel := worker.WithDeadline(worker.ContextWithTrace(ctx, req), req)
 	defer cancel()
+	ctx, span := otel.Tracer(TracerName).Start(ctx, "blast.customer_task")
+	defer span.End()
 	return s.Process(ctx, req.GetPayload()), nil
 }
 

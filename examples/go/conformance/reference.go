@@ -29,7 +29,7 @@ type Reference struct {
 // Handle answers req as the reference behaviour says. It stops at the request's deadline
 // (answering retry) when a sleep would run past it.
 func (Reference) Handle(ctx context.Context, req *ferryv1.HandleRequest) (*ferryv1.HandleResponse, error) {
-	ctx, cancel := worker.WithDeadline(ctx, req)
+	ctx, cancel := worker.WithDeadline(worker.ContextWithTrace(ctx, req), req)
 	defer cancel()
 	attrs := req.GetAttributes()
 	millis := func(attr string) (time.Duration, bool, error) {

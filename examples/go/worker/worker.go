@@ -1,6 +1,7 @@
 // Package worker serves a ferry worker written in Go: an implementation of
 // ferry.v1.WorkerService plus the standard grpc.health.v1.Health service, on the address
-// ferry gives the child it starts (FERRY_WORKER_ADDR), with a graceful drain on SIGTERM.
+// ferry gives the child it starts (FERRY_WORKER_ADDR), with a graceful drain on SIGTERM,
+// and OpenTelemetry tracing that joins the trace of each delivery (trace.go).
 //
 // It is the Go counterpart of what ferry-sdk's serve does for Rust workers, in about a
 // hundred lines of plain grpc-go; copy it into your own worker or import it.
@@ -16,8 +17,11 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	ferryv1 "github.com/ferry-gateway/ferry/examples/go/gen/ferry/v1"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel/propagation"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -67,10 +71,15 @@ func Serve(ctx context.Context, addr string, handler ferryv1.WorkerServiceServer
 // ctx is done, health turns NOT_SERVING, the server stops accepting calls (ferry hands
 // such messages back without counting an attempt), the calls in flight run to completion,
 // and ServeListener returns nil.
+//
+// Every call gets an OpenTelemetry server span (otelgrpc, from the global TracerProvider:
+// a no-op unless SetupTracing or the program installed one), the child of the span in the
+// call's W3C traceparent metadata, which ferry sends on Handle.
 func ServeListener(ctx context.Context, lis net.Listener, handler ferryv1.WorkerServiceServer) error {
 	server := grpc.NewServer(
 		grpc.MaxRecvMsgSize(MaxMessageBytes),
 		grpc.MaxSendMsgSize(MaxMessageBytes),
+		grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithPropagators(propagation.TraceContext{}))),
 	)
 	healthServer := health.NewServer()
 	healthServer.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
@@ -98,6 +107,8 @@ func ServeListener(ctx context.Context, lis net.Listener, handler ferryv1.Worker
 
 // Main runs a worker binary: serves handler on AddrFromEnv until SIGTERM or SIGINT and
 // returns the process exit code (errors are written to stderr prefixed with name).
+// Tracing is set up first (SetupTracing: spans are exported over OTLP only when
+// OTEL_EXPORTER_OTLP_ENDPOINT is set) and shut down, flushing its spans, on exit.
 //
 //	func main() { os.Exit(worker.Main("my-worker", &MyWorker{})) }
 func Main(name string, handler ferryv1.WorkerServiceServer) int {
@@ -108,6 +119,18 @@ func Main(name string, handler ferryv1.WorkerServiceServer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	shutdown, err := SetupTracing(context.Background(), name)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		return 1
+	}
+	defer func() {
+		flush, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := shutdown(flush); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: tracing shutdown: %v\n", name, err)
+		}
+	}()
 	if err := Serve(ctx, addr, handler); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		return 1
