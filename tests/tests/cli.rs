@@ -49,7 +49,7 @@ async fn bad_config_files_exit_64_naming_file_key_and_reason() {
         (
             "empty.toml",
             "",
-            "subscriptions: at least one [subscriptions.<name>] table is required",
+            "subscriptions: at least one [subscriptions.<name>] table (or an [ingress]) is required",
         ),
         ("syntax.toml", "[subscriptions.a\n", "syntax.toml"),
     ];
