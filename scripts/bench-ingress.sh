@@ -9,7 +9,8 @@
 #
 # The route is a realistic webhook: POST /hooks/github, a 256-byte JSON body, its GitHub
 # HMAC-SHA256 signature checked, published to the queue `bench`. CONNECTIONS (64), BODY_BYTES
-# (256) and PIN (set: ferry on CPU 0, oha on the other CPUs) tune it. `sqs` uses ElasticMQ at
+# (256) and PIN (set: ferry on CPU 0, oha on the other CPUs) tune it; FERRY_BIN names a
+# release ferry to use instead of building one. `sqs` uses ElasticMQ at
 # FERRY_TEST_SQS_ENDPOINT, or starts one with scripts/servers/elasticmq.sh (and stops it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,9 +29,13 @@ if [ ! -x "$oha" ]; then
   log "installing oha $OHA_VERSION into .cache/ (once; a few minutes)"
   cargo install oha --version "$OHA_VERSION" --locked --root "$root/.cache/oha-$OHA_VERSION" >&2
 fi
-log "building the release ferry"
-cargo build --release -p ferry --features sqs --locked >&2
-ferry="$root/target/release/ferry"
+if [ -n "${FERRY_BIN:-}" ]; then
+  ferry=$FERRY_BIN # a release ferry built already (with the sqs feature for `sqs`)
+else
+  log "building the release ferry"
+  cargo build --release -p ferry --features sqs --locked >&2
+  ferry="$root/target/release/ferry"
+fi
 
 work=$(mktemp -d)
 pids=()
