@@ -35,6 +35,25 @@ pub fn ferry_bin() -> PathBuf {
     .clone()
 }
 
+/// The path of the `ferry-blast` example binary `name` (built once by cargo).
+pub fn blast_bin(name: &str) -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+    escargot::CargoBuild::new()
+        .manifest_path(manifest)
+        .package("ferry-blast")
+        .bin(name)
+        .run()
+        .unwrap()
+        .path()
+        .to_path_buf()
+}
+
+/// A free port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
 /// A cargo build of the workspace's `ferry` binary, for a program that cargo itself runs
 /// (a test, the benchmark) to build ferry with.
 ///

@@ -6,37 +6,15 @@
 //! story, and skipped customers (inactive, opted out, invalid address) get no mail.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::{
-    collections::BTreeSet,
-    path::{Path, PathBuf},
-};
+use std::{collections::BTreeSet, path::Path};
 
 use ferry_tests::{
     FerryBuilder, Sub, assert_eventually,
     conformance::{dead_letters, stats, story},
+    ferry::{blast_bin, free_port},
     fixtures::{BackendFixture, Embedded},
 };
 use serde_json::Value;
-
-fn blast_bin(name: &str) -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-    escargot::CargoBuild::new()
-        .manifest_path(manifest)
-        .package("ferry-blast")
-        .bin(name)
-        .run()
-        .unwrap()
-        .path()
-        .to_path_buf()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn data(file: &str) -> String {
     std::fs::read_to_string(

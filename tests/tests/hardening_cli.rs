@@ -10,7 +10,7 @@ use std::{collections::HashMap, path::Path, time::Duration};
 use ferry::backend::NewMessage;
 use ferry_tests::{
     FerryBuilder, Sub, TestWorker, assert_eventually,
-    ferry::{ferry_bin, run_cli},
+    ferry::{ferry_bin, free_port, run_cli},
     fixtures::{BackendFixture, Embedded},
 };
 
@@ -18,14 +18,6 @@ fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
     p
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,34 +5,15 @@
 //! both sidecars; a sampling ratio of 0 exports nothing.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ferry_tests::{
     FerryBuilder, Sub, TestWorker, assert_eventually,
     conformance::{ferry_on, publish},
+    ferry::{blast_bin, free_port},
     fixtures::{BackendFixture, Embedded},
     jaeger::{self, JaegerSpan},
 };
-
-fn blast_bin(name: &str) -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-    escargot::CargoBuild::new()
-        .manifest_path(manifest)
-        .package("ferry-blast")
-        .bin(name)
-        .run()
-        .unwrap()
-        .path()
-        .to_path_buf()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn tracing(endpoint_var: &str, protocol: &str, service: &str, ratio: &str) -> String {
     format!(
