@@ -8,7 +8,7 @@
 //! 2^64 seconds). A value out of range is refused with a reason in TOML's terms: what was
 //! written, and the range.
 
-use std::{fmt, marker::PhantomData, time::Duration};
+use std::{fmt, marker::PhantomData, num::NonZeroUsize, time::Duration};
 
 use serde::{
     Deserialize, Deserializer, Serialize, Serializer,
@@ -164,6 +164,17 @@ impl<const MIN: u32, const MAX: u32> Count<MIN, MAX> {
     /// The number as a `usize` (ferry runs on 32- and 64-bit targets, where it fits).
     pub const fn usize(self) -> usize {
         self.0 as usize
+    }
+}
+
+impl<const MAX: u32> Count<1, MAX> {
+    /// The number, which a count of at least 1 can never be without.
+    pub const fn non_zero(self) -> NonZeroUsize {
+        match NonZeroUsize::new(self.0 as usize) {
+            Some(n) => n,
+            // Unreachable: `new` and `of` refuse 0 for a minimum of 1.
+            None => NonZeroUsize::MIN,
+        }
     }
 }
 

@@ -57,7 +57,7 @@ struct Args {
 fn tally_cost(threads: usize) -> f64 {
     use ferry::control::{Settled, Tally};
     const PER_THREAD: usize = 5_000_000;
-    let tally = Arc::new(Tally::new(100));
+    let tally = Arc::new(Tally::new(std::num::NonZeroUsize::new(100).unwrap()));
     tally.enable();
     let realms: Arc<Vec<String>> = Arc::new((0..50).map(|r| format!("tenant-{r:03}")).collect());
     let start = Instant::now();

@@ -34,7 +34,9 @@ pub struct App {
 /// an endpoint (inside the tokio runtime).
 pub fn telemetry_for(config: &FerryConfig) -> anyhow::Result<Telemetry> {
     let origin = Origin::new(&config.service, config.service_version.as_deref());
-    let metrics = Arc::new(Metrics::with_max_realms(config.metrics.max_realms.usize()));
+    let metrics = Arc::new(Metrics::with_max_realms(
+        config.metrics.max_realms.non_zero(),
+    ));
     let sink: Arc<dyn LogSink> = match &config.logs.elasticsearch {
         #[cfg(feature = "elasticsearch")]
         Some(es) => Arc::new(

@@ -17,6 +17,11 @@ use crate::{
     telemetry::elasticsearch::ElasticsearchConfig,
 };
 
+/// The most sidecars tracked (`max_sidecars`).
+pub type MaxSidecars = Count<1, 100_000>;
+/// Beats missed before a sidecar is stale (`stale_after`).
+pub type StaleAfter = Count<1, 100>;
+
 /// The whole `console.toml`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,13 +50,13 @@ pub struct ConsoleConfig {
     /// A sidecar that missed this many heartbeats in a row is stale: it shows as such and
     /// no longer counts when limits are divided.
     #[serde(default = "default_stale_after")]
-    pub stale_after: Count<1, 100>,
+    pub stale_after: StaleAfter,
     /// A stale sidecar is forgotten after this long.
     #[serde(default = "default_forget_after")]
     pub forget_after: Span<1_000, 604_800_000>,
     /// The most sidecars tracked; heartbeats of more are refused (503) and counted.
     #[serde(default = "default_max_sidecars")]
-    pub max_sidecars: Count<1, 100_000>,
+    pub max_sidecars: MaxSidecars,
     /// The most realms per subscription with rows of their own; the rest count as `_other`.
     #[serde(default = "default_max_realms")]
     pub max_realms: Count<1, 10_000>,
@@ -83,7 +88,7 @@ fn default_retention() -> Span<60_000, 31_536_000_000> {
     Span::secs(7 * 24 * 3600)
 }
 
-fn default_stale_after() -> Count<1, 100> {
+fn default_stale_after() -> StaleAfter {
     Count::of(3)
 }
 
@@ -91,7 +96,7 @@ fn default_forget_after() -> Span<1_000, 604_800_000> {
     Span::secs(600)
 }
 
-fn default_max_sidecars() -> Count<1, 100_000> {
+fn default_max_sidecars() -> MaxSidecars {
     Count::of(2_000)
 }
 

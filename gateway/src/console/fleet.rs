@@ -14,6 +14,7 @@ use std::{
     time::{Duration, Instant, SystemTime},
 };
 
+use super::config::{MaxSidecars, StaleAfter};
 use crate::control::wire::Heartbeat;
 
 /// A subscription of the fleet: the backend (the console's name for it) and the
@@ -72,11 +73,11 @@ pub struct Fleet {
 
 impl Fleet {
     /// An empty fleet with these bounds.
-    pub fn new(max_sidecars: usize, stale_after: u32, forget_after: Duration) -> Self {
+    pub fn new(max_sidecars: MaxSidecars, stale_after: StaleAfter, forget_after: Duration) -> Self {
         Self {
             sidecars: HashMap::new(),
-            max_sidecars: max_sidecars.max(1),
-            stale_after: stale_after.max(1),
+            max_sidecars: max_sidecars.usize(),
+            stale_after: stale_after.get(),
             forget_after,
         }
     }

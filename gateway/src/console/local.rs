@@ -14,6 +14,7 @@ use super::{
 };
 use crate::{
     backend::{Backend, BackendConfig},
+    bounded::Count,
     config::FerryConfig,
     control::{
         ConsoleClient, backend_ref,
@@ -62,7 +63,11 @@ impl LocalConsole {
             retention: std::time::Duration::from_secs(7 * 24 * 3600),
             queue_refresh: std::time::Duration::from_secs(2),
         };
-        let fleet = Fleet::new(16, 3, std::time::Duration::from_secs(600));
+        let fleet = Fleet::new(
+            Count::of(16),
+            Count::of(3),
+            std::time::Duration::from_secs(600),
+        );
         let console = Console::new(settings, fleet, store, backends, story).await?;
         Ok(Self {
             console: Arc::new(console),

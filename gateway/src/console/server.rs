@@ -29,8 +29,8 @@ pub async fn build(config: &ConsoleConfig) -> anyhow::Result<Arc<Console>> {
         queue_refresh: config.queue_refresh.get(),
     };
     let fleet = Fleet::new(
-        config.max_sidecars.usize(),
-        config.stale_after.get(),
+        config.max_sidecars,
+        config.stale_after,
         config.forget_after.get(),
     );
     let console = Console::new(settings, fleet, store, backends, story)

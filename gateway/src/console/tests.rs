@@ -12,6 +12,7 @@ use super::{
     store::Store,
     story::StorySource,
 };
+use crate::bounded::Count;
 use crate::control::wire::{BackendRef, Heartbeat, Limits, RealmReport, SubscriptionReport};
 
 #[test]
@@ -65,7 +66,7 @@ fn beat(id: &str, subs: &[&str]) -> Heartbeat {
 
 #[test]
 fn sidecars_go_stale_after_missed_beats_and_the_registry_stays_bounded() {
-    let mut fleet = Fleet::new(2, 3, Duration::from_secs(60));
+    let mut fleet = Fleet::new(Count::of(2), Count::of(3), Duration::from_secs(60));
     let t0 = Instant::now();
     let wall = SystemTime::now();
     fleet
@@ -144,7 +145,7 @@ async fn console(dir: &tempfile::TempDir) -> Console {
     };
     Console::new(
         settings,
-        Fleet::new(10, 3, Duration::from_secs(60)),
+        Fleet::new(Count::of(10), Count::of(3), Duration::from_secs(60)),
         Store::open(&dir.path().join("console.db")).unwrap(),
         Backends::default(),
         StorySource::None,

@@ -10,7 +10,7 @@
 
 use std::{
     collections::BTreeSet,
-    num::NonZeroU32,
+    num::{NonZeroU32, NonZeroUsize},
     sync::{
         Arc, PoisonError, RwLock,
         atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::Relaxed},
@@ -22,6 +22,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::{Semaphore, watch};
 
 use super::wire::SubscriptionControls;
+use crate::bounded::Rate;
 
 /// No per-realm override.
 const NONE: u32 = u32::MAX;
@@ -69,23 +70,19 @@ impl Refused {
     }
 }
 
-/// A limiter of `rate` per second with bursts of a tenth of a second's worth (at least 1,
-/// at most `batch`), and that burst; `None` for a rate that is not positive.
-pub fn limiter(rate: f64, batch: usize) -> Option<(DefaultDirectRateLimiter, usize)> {
-    if !(rate.is_finite() && rate > 0.0) {
-        return None;
-    }
-    let rate = rate.clamp(0.001, 1_000_000.0);
-    // A rate is at most a million per second, so a tenth of it fits.
+/// A limiter of `rate` that allows bursts of a tenth of a second's worth (at least 1, at
+/// most `batch`), and that burst: the configured rate's and the console's alike.
+pub fn limiter(rate: Rate, batch: NonZeroUsize) -> (DefaultDirectRateLimiter, NonZeroUsize) {
+    let tenth = (rate.per_second() / 10.0).ceil();
+    // A rate is at most a million per second, so a tenth of it fits; it is at least 1.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let burst = ((rate / 10.0).ceil() as usize).clamp(1, batch.max(1));
-    let burst_nz =
-        NonZeroU32::new(u32::try_from(burst).unwrap_or(u32::MAX)).unwrap_or(NonZeroU32::MIN);
-    let period = Duration::from_secs_f64(1.0 / rate);
-    let quota = Quota::with_period(period)
+    let burst = NonZeroUsize::new(tenth as usize).map_or(NonZeroUsize::MIN, |b| b.min(batch));
+    let burst_u32 = NonZeroU32::try_from(burst).unwrap_or(NonZeroU32::MAX);
+    // A rate's period is at least a microsecond, never zero.
+    let quota = Quota::with_period(rate.period())
         .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
-        .allow_burst(burst_nz);
-    Some((RateLimiter::direct(quota), burst))
+        .allow_burst(burst_u32);
+    (RateLimiter::direct(quota), burst)
 }
 
 impl Applied {
@@ -130,7 +127,7 @@ impl Applied {
     /// applies every change, resizing `slots` (which holds `configured_max` permits) for a
     /// `max_in_flight` override. `batch` is the configured most per receive. Needs a tokio
     /// runtime; does nothing without a console.
-    pub fn start(&self, slots: &Arc<Semaphore>, configured_max: usize, batch: usize) {
+    pub fn start(&self, slots: &Arc<Semaphore>, configured_max: usize, batch: NonZeroUsize) {
         let Some(rx) = self.rx.clone() else {
             return;
         };
@@ -220,7 +217,7 @@ impl Applied {
 }
 
 /// Applies `c` to the atomics admission reads.
-fn apply(state: &State, c: &SubscriptionControls, batch: usize) {
+fn apply(state: &State, c: &SubscriptionControls, batch: NonZeroUsize) {
     {
         let mut paused = state
             .paused_realms
@@ -231,11 +228,15 @@ fn apply(state: &State, c: &SubscriptionControls, batch: usize) {
     }
     let per_realm = c.max_in_flight_per_realm.map_or(NONE, |n| n.min(NONE - 1));
     state.per_realm.store(per_realm, Relaxed);
-    // A rate share is never 0: the console refuses rates below 0.001 per second.
-    match c.rate_limit.and_then(|rate| limiter(rate, batch)) {
+    // The console refuses rates below 0.001 per second; a share is kept within the bounds.
+    let rate = c
+        .rate_limit
+        .filter(|r| r.is_finite() && *r > 0.0)
+        .and_then(|r| Rate::new(r.clamp(Rate::MIN, Rate::MAX)).ok());
+    match rate.map(|rate| limiter(rate, batch)) {
         Some((made, burst)) => {
             *state.rate.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(made));
-            state.batch.store(burst, Relaxed);
+            state.batch.store(burst.get(), Relaxed);
             state.rate_override.store(true, Relaxed);
         }
         None => {
@@ -254,7 +255,7 @@ async fn follow(
     state: Arc<State>,
     slots: Arc<Semaphore>,
     configured_max: usize,
-    batch: usize,
+    batch: NonZeroUsize,
 ) {
     let mut capacity = configured_max;
     loop {

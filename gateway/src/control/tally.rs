@@ -12,6 +12,7 @@
 
 use std::{
     collections::HashMap,
+    num::NonZeroUsize,
     sync::{
         Arc, PoisonError, RwLock,
         atomic::{AtomicBool, AtomicU64, Ordering::Relaxed},
@@ -92,10 +93,10 @@ pub enum Settled {
 impl Tally {
     /// A tally (off until [`Tally::enable`]) with at most `max_realms` realms per
     /// subscription.
-    pub fn new(max_realms: usize) -> Self {
+    pub fn new(max_realms: NonZeroUsize) -> Self {
         Self {
             enabled: AtomicBool::new(false),
-            max_realms: max_realms.max(1),
+            max_realms: max_realms.get(),
             subs: RwLock::default(),
         }
     }

@@ -20,7 +20,7 @@ async fn eventually(mut cond: impl FnMut() -> bool) {
 
 #[test]
 fn the_tally_counts_takes_and_forgets() {
-    let t = Tally::new(2);
+    let t = Tally::new(std::num::NonZeroUsize::new(2).unwrap());
     t.settled("s", "a", Settled::Done, Some(Duration::from_millis(3)));
     assert!(t.take("s").is_empty(), "off until enabled");
     t.enable();
@@ -119,7 +119,7 @@ async fn a_shrink_waits_for_running_calls() {
     let names = ["s".to_owned()];
     let controls = Controls::new(names.iter(), Duration::ZERO);
     let applied = controls.applied("s");
-    applied.start(&slots, 3, 3);
+    applied.start(&slots, 3, std::num::NonZeroUsize::new(3).unwrap());
     let held = slots.clone().acquire_many_owned(3).await.unwrap();
     let mut set = std::collections::BTreeMap::new();
     set.insert(

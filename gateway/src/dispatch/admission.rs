@@ -13,17 +13,14 @@
 
 use std::{
     collections::HashMap,
-    num::NonZeroU32,
     sync::{Arc, Mutex},
 };
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::{
-    bounded::Rate,
     config::SubscriptionConfig,
-    control::{Applied, Limiter, Refused, Running},
+    control::{Applied, Limiter, Refused, Running, limiter},
 };
 
 /// Room for one delivery (an in-flight slot, and its start token under a rate limit);
@@ -63,22 +60,6 @@ impl Drop for RealmGuard {
     }
 }
 
-/// A limiter of `rate` that allows bursts of a tenth of a second's worth (at least 1, at
-/// most one batch), and that burst.
-fn rate_limiter(rate: Rate, batch: usize) -> (DefaultDirectRateLimiter, usize) {
-    let tenth = (rate.per_second() / 10.0).ceil();
-    // A rate is at most a million per second, so a tenth of it fits.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let burst = (tenth as usize).clamp(1, batch);
-    let burst_nz =
-        NonZeroU32::new(u32::try_from(burst).unwrap_or(u32::MAX)).unwrap_or(NonZeroU32::MIN);
-    // A rate's period is at least a microsecond, never zero.
-    let quota = Quota::with_period(rate.period())
-        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
-        .allow_burst(burst_nz);
-    (RateLimiter::direct(quota), burst)
-}
-
 impl Admission {
     /// The limits of `config`.
     pub fn new(config: &SubscriptionConfig) -> Self {
@@ -88,15 +69,16 @@ impl Admission {
     /// The limits of `config` under the console's `controls` (starts following them: needs
     /// a tokio runtime when a console is set).
     pub fn with_controls(config: &SubscriptionConfig, controls: Applied) -> Self {
-        let max = config.max_in_flight.usize();
-        let mut batch = config.batch_size.usize().min(max);
+        let max = config.max_in_flight.non_zero();
+        let configured_batch = config.batch_size.non_zero().min(max);
+        let mut batch = configured_batch.get();
         let rate = config.rate_limit.map(|r| {
-            let (limiter, burst) = rate_limiter(r, batch);
-            batch = burst;
-            Arc::new(limiter)
+            let (made, burst) = limiter(r, configured_batch);
+            batch = burst.get();
+            Arc::new(made)
         });
-        let slots = Arc::new(Semaphore::new(max));
-        controls.start(&slots, max, config.batch_size.usize().min(max));
+        let slots = Arc::new(Semaphore::new(max.get()));
+        controls.start(&slots, max.get(), configured_batch);
         Self {
             slots,
             batch,

@@ -3,6 +3,7 @@
 
 use std::{
     collections::{HashMap, HashSet},
+    num::NonZeroUsize,
     sync::{Arc, Mutex, PoisonError, RwLock},
 };
 
@@ -18,7 +19,7 @@ use super::MessageContext;
 pub const OTHER_REALM: &str = "_other";
 
 /// The default of `metrics.max_realms`.
-pub const DEFAULT_MAX_REALMS: usize = 100;
+pub const DEFAULT_MAX_REALMS: NonZeroUsize = crate::bounded::Count::<1, 10_000>::of(100).non_zero();
 
 /// Labels of per-message metrics.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -276,7 +277,7 @@ impl Metrics {
     }
 
     /// [`Metrics::new`] with series of their own for the first `max_realms` realms only.
-    pub fn with_max_realms(max_realms: usize) -> Self {
+    pub fn with_max_realms(max_realms: NonZeroUsize) -> Self {
         // ferry's own metrics are `ferry_*`; the standard process metrics are not.
         let mut root = Registry::default();
         let registry = root.sub_registry_with_prefix("ferry");
@@ -298,7 +299,7 @@ impl Metrics {
             tally: std::sync::Arc::new(crate::control::Tally::new(max_realms)),
             registry: Registry::default(),
             realms: RealmLabels {
-                max: max_realms,
+                max: max_realms.get(),
                 seen: Mutex::default(),
             },
             series: SeriesCache::default(),

@@ -106,7 +106,7 @@ impl PubsubBackend {
             ],
             retry_topic: retry_info.topic,
             max_bytes: u64::from(self.config.max_outstanding_bytes.get()),
-            streams: self.config.streams.usize(),
+            streams: self.config.streams.non_zero(),
             planned,
             memory: self.config.attempt_memory.usize(),
         };

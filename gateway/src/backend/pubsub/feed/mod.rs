@@ -55,7 +55,7 @@ pub(super) struct FeedSetup {
     /// `max_outstanding_bytes` of each stream.
     pub max_bytes: u64,
     /// Streams on the subscription (the retry subscription has one).
-    pub streams: usize,
+    pub streams: std::num::NonZeroUsize,
     /// Messages in flight planned (0: what the receives ask).
     pub planned: usize,
     /// How many messages' attempts are remembered.
@@ -79,7 +79,7 @@ impl Feed {
             api,
             acks,
             max_bytes: i64::try_from(setup.max_bytes).unwrap_or(i64::MAX),
-            streams: setup.streams.max(1),
+            streams: setup.streams.get(),
             state: Mutex::new(State::new(setup.native, setup.planned, setup.memory)),
             arrived: Notify::new(),
             demand: Notify::new(),
