@@ -46,6 +46,11 @@ pub trait LogSink: Send + Sync + 'static {
     fn write_record(&self, record: Record) {
         self.write(record.into_value());
     }
+    /// Queues one record that another sink also holds (the local store in front of this
+    /// one); a sink that only reads the record overrides this to skip the copy.
+    fn write_shared(&self, record: Arc<Record>) {
+        self.write_record(Arc::unwrap_or_clone(record));
+    }
     /// Returns once every record queued before the call is written.
     async fn flush(&self);
 }
@@ -53,6 +58,7 @@ pub trait LogSink: Send + Sync + 'static {
 enum Command {
     Line(Value),
     Record(Record),
+    Shared(Arc<Record>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -153,6 +159,7 @@ fn write_lines(out: impl Write, rx: &mpsc::Receiver<Command>, drops: &Drops) {
             let written = match cmd {
                 Command::Line(v) => write_line(&mut out, &v),
                 Command::Record(r) => write_line(&mut out, &r),
+                Command::Shared(r) => write_line(&mut out, &*r),
                 Command::Flush(done) => {
                     waiting.push(done);
                     Ok(())
@@ -190,6 +197,10 @@ impl LogSink for StdoutSink {
 
     fn write_record(&self, record: Record) {
         self.queue(Command::Record(record));
+    }
+
+    fn write_shared(&self, record: Arc<Record>) {
+        self.queue(Command::Shared(record));
     }
 
     async fn flush(&self) {

@@ -5,6 +5,9 @@
 //! Text search uses the FTS5 index of `message` and `error.message`: every word must
 //! match, `"a phrase"` matches the words in order, `pre*` matches a prefix and `-word`
 //! excludes — the same forms as Elasticsearch's simple query string in `ferry logs`.
+//! The fixed texts of `message.received` and `message.done` ("message received", "message
+//! done") are not indexed: they say nothing the action does not, two records per message
+//! would make most of the index, and `-a` finds them.
 
 use std::path::{Path, PathBuf};
 

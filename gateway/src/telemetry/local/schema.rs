@@ -2,7 +2,8 @@
 //!
 //! `records` holds every record's JSON (`doc`) with the fields queries filter on in
 //! columns of their own; `records_text` is a contentless FTS5 index of `message` and
-//! `error.message`, keyed by the record's id. Ids only grow (`AUTOINCREMENT`: never reused
+//! `error.message` (not of the fixed texts of `message.received` and `message.done`),
+//! keyed by the record's id. Ids only grow (`AUTOINCREMENT`: never reused
 //! after the oldest rows are deleted), which is what `ferry logs -f` follows.
 
 /// Statements run when the store is opened for writing (idempotent). `auto_vacuum` must

@@ -4,6 +4,9 @@
 //! process holding the shared file's lock) further records are dropped from the store —
 //! never from the wrapped sink — counted at once in
 //! `ferry_log_queue_dropped_total{sink="local"}` and reported by one `logs.dropped` record.
+//!
+//! A record is not copied for the store: the writer thread and the wrapped sink share it
+//! ([`LogSink::write_shared`]), and each serialises it on its own thread.
 
 use std::sync::{Arc, mpsc};
 
@@ -71,8 +74,13 @@ impl LogSink for LocalSink {
     }
 
     fn write_record(&self, record: Record) {
+        self.write_shared(Arc::new(record));
+    }
+
+    fn write_shared(&self, record: Arc<Record>) {
+        // One record for both: the store's writer and the wrapped sink only read it.
         self.queue(Command::Record(record.clone()));
-        self.inner.write_record(record);
+        self.inner.write_shared(record);
     }
 
     async fn flush(&self) {

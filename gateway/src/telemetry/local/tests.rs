@@ -219,3 +219,101 @@ async fn the_sink_stores_what_telemetry_emits_and_text_finds_it() {
     assert_eq!(story.len(), 2);
     assert_eq!(story[1].doc["message"], "a lazy dog");
 }
+
+/// A `Write` whose bytes the test reads back.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn one_record_reaches_both_sinks_and_fixed_texts_stay_out_of_the_index() {
+    use crate::telemetry::events::{Done, Received, Retried};
+    let dir = tempfile::tempdir().unwrap();
+    let bounds = store(dir.path(), 1 << 30, Duration::from_secs(3600));
+    let metrics = Arc::new(crate::telemetry::Metrics::new());
+    let origin = crate::telemetry::Origin::new("svc", None);
+    let out = Captured::default();
+    let inner = Arc::new(crate::telemetry::sink::StdoutSink::to_writer(
+        out.clone(),
+        origin.clone(),
+        metrics.clone(),
+    ));
+    let sink = super::LocalSink::start(&bounds, inner, origin.clone(), metrics.clone()).unwrap();
+    let t = crate::telemetry::Telemetry::with(origin, metrics, Arc::new(sink));
+    let ctx = crate::telemetry::MessageContext {
+        subscription: "orders".into(),
+        queue: "orders".into(),
+        message_id: "m-7".into(),
+        attempt: 1,
+        ..Default::default()
+    };
+    t.emit(Received(&ctx));
+    t.emit(Retried {
+        ctx: &ctx,
+        duration: Duration::from_millis(3),
+        delay: Duration::from_secs(1),
+        error: "card declined",
+    });
+    t.emit(Done {
+        ctx: &ctx,
+        duration: Duration::from_millis(2),
+        published: 0,
+    });
+    t.flush().await;
+
+    // Stdout has the three records, the same documents the store holds.
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.0.lock().unwrap().clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let reader = LogReader::open(&bounds.path).unwrap();
+    let read = |q: LogQuery| reader.read(&LogQuery { limit: 10, ..q }).unwrap();
+    let story = read(LogQuery {
+        message: Some("m-7".into()),
+        ..LogQuery::default()
+    });
+    let stored: Vec<_> = story.iter().map(|r| r.doc.clone()).collect();
+    assert_eq!(stored, lines);
+    let actions: Vec<_> = stored.iter().map(|d| d["event.action"].clone()).collect();
+    assert_eq!(
+        actions,
+        [
+            json!("message.received"),
+            json!("message.retried"),
+            json!("message.done")
+        ]
+    );
+
+    // Errors and messages of their own are searchable; the two fixed texts are not
+    // indexed, and the action finds them.
+    let text = |q: &str| {
+        read(LogQuery {
+            text: Some(q.into()),
+            ..LogQuery::default()
+        })
+    };
+    assert_eq!(text("declined")[0].doc["event.action"], "message.retried");
+    assert_eq!(text("declined").len(), 1);
+    assert!(text("received").is_empty());
+    assert!(text("done").is_empty());
+    let done = read(LogQuery {
+        action: Some("message.done".into()),
+        ..LogQuery::default()
+    });
+    assert_eq!(done.len(), 1);
+    let indexed: i64 = rusqlite::Connection::open(&bounds.path)
+        .unwrap()
+        .query_row("SELECT count(*) FROM records_text", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(indexed, 1);
+}

@@ -28,6 +28,8 @@ use crate::telemetry::{Record, sink::Drops};
 const MAX_BATCH: usize = 1024;
 /// How long the writer rests after a commit, letting records gather for the next one.
 const COALESCE: Duration = Duration::from_millis(2);
+/// The events whose `message` is a fixed text, left out of the text index.
+pub(super) const UNSEARCHED_ACTIONS: [&str; 2] = ["message.received", "message.done"];
 /// How often, at most, the bounds are enforced.
 const TRIM_EVERY: Duration = Duration::from_millis(100);
 /// How often an idle writer enforces the bounds (records age out without new ones).
@@ -37,8 +39,8 @@ pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What the writer is sent.
 pub(super) enum Command {
-    /// A record built by telemetry.
-    Record(Record),
+    /// A record built by telemetry (shared with the wrapped sink).
+    Record(Arc<Record>),
     /// A record as JSON.
     Value(Value),
     /// Answer once everything before is committed.
@@ -121,7 +123,11 @@ fn insert(conn: &Connection, rec: &impl Fields) -> rusqlite::Result<()> {
         text("trace.id"),
         rec.json(),
     ])?;
-    let words = match (text("message"), text("error.message")) {
+    // The fixed texts of the two events every delivery writes say nothing their action
+    // does not: indexing them would cost most of the store's time (`-a` finds them).
+    let message = text("message")
+        .filter(|_| !matches!(text("event.action"), Some(a) if UNSEARCHED_ACTIONS.contains(&a)));
+    let words = match (message, text("error.message")) {
         (Some(m), Some(e)) => format!("{m}\n{e}"),
         (Some(m), None) => m.to_owned(),
         (None, Some(e)) => e.to_owned(),
@@ -224,7 +230,7 @@ pub(super) fn run(
             }
         }
         if let Some(report) = drops.report() {
-            batch.push(Command::Record(report));
+            batch.push(Command::Record(Arc::new(report)));
         }
         let n = batch.len();
         let committed = conn
@@ -232,7 +238,7 @@ pub(super) fn run(
             .and_then(|tx| {
                 for cmd in batch.drain(..) {
                     match cmd {
-                        Command::Record(r) => insert(&tx, &r)?,
+                        Command::Record(r) => insert(&tx, &*r)?,
                         Command::Value(v) => insert(&tx, &v)?,
                         Command::Flush(_) => {}
                     }
