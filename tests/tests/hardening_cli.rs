@@ -1,5 +1,6 @@
 //! The command line tells the truth, tried as a new user would: a worker command that
-//! cannot start stops ferry, the child's output stays inside ferry's JSON event stream,
+//! cannot start stops ferry, one that keeps exiting is restarted with growing delays and
+//! reported, the child's output stays inside ferry's JSON event stream,
 //! read-only commands create nothing, `publish` warns about a queue nobody consumes and
 //! says when it waits for stdin, and several ferry processes share one embedded queue
 //! file (`ferry conformance` with nothing listening: `worker_conformance.rs`).
@@ -89,6 +90,38 @@ async fn the_child_workers_output_becomes_events() {
     ferry.signal(nix::sys::signal::Signal::SIGTERM);
     assert!(ferry.wait().await.success());
     assert!(ferry.not_json().is_empty(), "{:?}", ferry.not_json());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_that_keeps_exiting_is_restarted_with_backoff_and_reported() {
+    let f = Embedded::new().await;
+    let port = free_port();
+    let mut ferry = FerryBuilder::new(f.backend_toml(), &format!("http://127.0.0.1:{port}"))
+        .sub(Sub::new("s"))
+        .worker_command(&["sh", "-c", "exit 3"])
+        .spawn()
+        .await;
+    assert_eventually!(
+        ferry.events_of("worker.exited").len() >= 4,
+        "four exits of the crashing worker"
+    );
+    let exits = ferry.events_of("worker.exited");
+    let delays: Vec<Duration> = exits[..4]
+        .iter()
+        .map(|e| {
+            assert_eq!(e["log.level"], "error", "{e}");
+            let text = e["message"].as_str().unwrap();
+            assert!(text.contains("exit status: 3"), "{text}");
+            let (_, delay) = text.split_once("restarting in ").expect(text);
+            humantime::parse_duration(delay).unwrap()
+        })
+        .collect();
+    // Jittered in [base/2, base], the base doubling per exit: the fourth wait is at least
+    // twice the longest first one could be.
+    assert!(delays[3] >= delays[0] * 2, "{delays:?}");
+    assert!(ferry.events_of("worker.started").len() >= 4);
+    ferry.signal(nix::sys::signal::Signal::SIGTERM);
+    assert!(ferry.wait().await.success());
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! A message ferry holds is always leased: while it waits for a rate-limit token, while
 //! its follow-up messages are published (here through a stand-in that holds the publish
-//! longer than the lease), and while ferry asks the worker's health after a failure. And a
+//! longer than the lease), and while ferry asks the worker's health after a failure; shutdown
+//! does not wait for the next token. And a
 //! burst of failed calls asks the worker's health once, not once per call.
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -221,4 +222,54 @@ mod sqs {
             "the input was delivered again while its follow-ups were being published"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_does_not_wait_for_a_rate_token() {
+    // One token now, the next in 1000 s: after the first message ferry waits for a token.
+    let f = Embedded::new().await;
+    let worker = TestWorker::start().await;
+    let sub = |rate: Option<&str>| {
+        let s = Sub::new("s")
+            .set("queue", "\"q-token\"")
+            .set("max_in_flight", "4");
+        match rate {
+            Some(r) => s.set("rate_limit", r),
+            None => s,
+        }
+    };
+    let mut ferry = ferry_on(&f, &worker.url(), &["q-token"])
+        .await
+        .sub(sub(Some("0.001")))
+        .spawn()
+        .await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(publish(&f, "q-token", &format!("t{i}"), &[]).await);
+    }
+    assert_eventually!(
+        ferry.events_of("message.done").len() == 1,
+        "the first message, on the one token"
+    );
+    // A ferry that waited for the next token would not exit for 1000 s (`wait` gives 60).
+    ferry.signal(nix::sys::signal::Signal::SIGTERM);
+    assert!(ferry.wait().await.success());
+    assert_eq!(worker.calls().len(), 1);
+
+    // The two that waited were never taken or were handed back uncounted: a ferry without
+    // the limit gives each to the worker once, on its first attempt.
+    let ferry = ferry_on(&f, &worker.url(), &["q-token"])
+        .await
+        .sub(sub(None))
+        .spawn()
+        .await;
+    assert_eventually!(
+        ids[1..]
+            .iter()
+            .all(|id| ferry.count_for("message.done", id) == 1),
+        "the other two delivered after the restart"
+    );
+    let calls = worker.calls();
+    assert!(calls.iter().all(|c| c.attempt == 1), "{calls:?}");
+    assert_eq!(calls_per_payload(&worker).len(), 3);
 }
