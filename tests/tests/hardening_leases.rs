@@ -1,8 +1,8 @@
 //! A message ferry holds is always leased: while it waits for a rate-limit token, while
 //! its follow-up messages are published (here through a stand-in that holds the publish
-//! longer than the lease), and while ferry asks the worker's health after a failure; shutdown
-//! does not wait for the next token. And a
-//! burst of failed calls asks the worker's health once, not once per call.
+//! longer than the lease), and while ferry asks the worker's health after a failure. A
+//! burst of failed calls asks the worker's health once, not once per call, and shutdown
+//! does not wait for the next rate token.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::{
