@@ -7,7 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use super::subscription::SubscriptionConfig;
 pub use crate::backend::BackendConfig;
-use crate::bounded::{Count, Span};
+use crate::{
+    bounded::{Count, Span},
+    telemetry::metrics::{DEFAULT_MAX_REALMS, MaxRealms},
+};
 
 /// The whole `ferry.toml`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -266,11 +269,11 @@ pub struct MetricsConfig {
     /// own, per process: the first ones seen. Messages of any other realm are counted under
     /// `realm="_other"`, so new tenants never grow the metrics without bound (1 to 10 000).
     #[serde(default = "default_max_realms")]
-    pub max_realms: Count<1, 10_000>,
+    pub max_realms: MaxRealms,
 }
 
-fn default_max_realms() -> Count<1, 10_000> {
-    Count::of(100)
+fn default_max_realms() -> MaxRealms {
+    DEFAULT_MAX_REALMS
 }
 
 impl Default for MetricsConfig {

@@ -18,8 +18,11 @@ use super::MessageContext;
 /// The realm label of messages whose realm is not among the first `max_realms` seen.
 pub const OTHER_REALM: &str = "_other";
 
+/// How many realms may get series of their own (`metrics.max_realms`).
+pub type MaxRealms = crate::bounded::Count<1, 10_000>;
+
 /// The default of `metrics.max_realms`.
-pub const DEFAULT_MAX_REALMS: NonZeroUsize = crate::bounded::Count::<1, 10_000>::of(100).non_zero();
+pub const DEFAULT_MAX_REALMS: MaxRealms = MaxRealms::of(100);
 
 /// Labels of per-message metrics.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -225,7 +228,7 @@ impl Metrics {
     /// A registry with every metric registered (prefix `ferry_`), with up to
     /// [`DEFAULT_MAX_REALMS`] realm label values.
     pub fn new() -> Self {
-        Self::with_max_realms(DEFAULT_MAX_REALMS)
+        Self::with_max_realms(DEFAULT_MAX_REALMS.non_zero())
     }
 
     /// The labels of the per-message metrics of `ctx`: its subscription, and its realm

@@ -29,7 +29,7 @@ const MAX_BATCH: usize = 1024;
 /// How long the writer rests after a commit, letting records gather for the next one.
 const COALESCE: Duration = Duration::from_millis(2);
 /// The events whose `message` is a fixed text, left out of the text index.
-pub(super) const UNSEARCHED_ACTIONS: [&str; 2] = ["message.received", "message.done"];
+const UNSEARCHED_ACTIONS: [&str; 2] = ["message.received", "message.done"];
 /// How often, at most, the bounds are enforced.
 const TRIM_EVERY: Duration = Duration::from_millis(100);
 /// How often an idle writer enforces the bounds (records age out without new ones).
@@ -112,9 +112,10 @@ fn insert(conn: &Connection, rec: &impl Fields) -> rusqlite::Result<()> {
     let ts = text("@timestamp")
         .and_then(rfc3339_ms)
         .unwrap_or_else(now_ms);
+    let action = text("event.action");
     conn.prepare_cached(INSERT)?.execute(params![
         ts,
-        text("event.action"),
+        action,
         text("event.outcome"),
         text("ferry.subscription"),
         text("ferry.realm"),
@@ -125,8 +126,8 @@ fn insert(conn: &Connection, rec: &impl Fields) -> rusqlite::Result<()> {
     ])?;
     // The fixed texts of the two events every delivery writes say nothing their action
     // does not: indexing them would cost most of the store's time (`-a` finds them).
-    let message = text("message")
-        .filter(|_| !matches!(text("event.action"), Some(a) if UNSEARCHED_ACTIONS.contains(&a)));
+    let message =
+        text("message").filter(|_| !action.is_some_and(|a| UNSEARCHED_ACTIONS.contains(&a)));
     let words = match (message, text("error.message")) {
         (Some(m), Some(e)) => format!("{m}\n{e}"),
         (Some(m), None) => m.to_owned(),
