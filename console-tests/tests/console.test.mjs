@@ -4,7 +4,9 @@
 // page is checked against what the worker saw:
 //   - the overview lists every subscription with its sidecars, and filtering works;
 //   - pausing a realm stops its deliveries while another realm goes on; resuming restarts them;
-//   - redriving a dead letter from the page gets it processed;
+//   - redriving a dead letter from the page gets it processed; so do selected ones, then all;
+//   - the publish form sends a message; the realm page shows one realm across subscriptions and
+//     pauses and resumes it;
 //   - a fleet-wide per-realm limit holds across the two sidecars (worker-observed concurrency).
 // Screenshots go to docs/img/ (the README shows the overview).
 import { test, before, after } from "node:test";
@@ -156,6 +158,71 @@ test("redriving a dead letter from the page gets it processed", async () => {
   await eventually(() => ends("redrive-me").length === 1, "the redriven letter is processed");
   const audit = await api("/api/v1/audit");
   assert.ok(audit.audit.some((e) => e.action === "redrive" && e.actor === "browser-test" && e.outcome === "ok"), "the redrive is audited");
+});
+
+test("redriving selected dead letters, then all, from the page gets each processed once", async () => {
+  const names = [0, 1, 2, 3].map((i) => `pick-${i}`);
+  for (const n of names) await publish("acme", n, { "t.dead_once": "1" });
+  await eventually(() => ends("pick-", "dead_letter").length === 4, "the worker dead-lettered all four");
+  await page.goto(`${consoleUrl}/#/dlq/local/orders`);
+  const row = (n) => page.locator("tr[data-dead-letter]", { hasText: n });
+  await eventually(async () => {
+    await page.evaluate(() => window.dispatchEvent(new HashChangeEvent("hashchange")));
+    return (await page.locator("tr[data-dead-letter]", { hasText: "pick-" }).count()) === 4;
+  }, "the four dead letters are listed");
+  await row("pick-0").locator("input.pick").check();
+  await row("pick-1").locator("input.pick").check();
+  await page.click("#redrive-selected");
+  await eventually(() => ends("pick-0").length === 1 && ends("pick-1").length === 1, "the two selected letters are processed");
+  // The page lists what is left once the redrive is done.
+  await eventually(async () => (await page.locator("tr[data-dead-letter]", { hasText: "pick-" }).count()) === 2, "two letters are left on the page");
+  assert.equal(ends("pick-2").length + ends("pick-3").length, 0, "the letters not selected stay dead");
+  assert.equal(await row("pick-2").count(), 1);
+  assert.equal(await row("pick-3").count(), 1);
+
+  await page.click("#redrive-all");
+  await eventually(() => ends("pick-2").length === 1 && ends("pick-3").length === 1, "redrive all processes the rest");
+  await eventually(async () => (await page.locator("#dead-letters").innerText()).includes("No dead letters."), "the page shows none left");
+  for (const n of names) assert.equal(ends(n).length, 1, `${n} is processed exactly once`);
+  const redrives = (await api("/api/v1/audit")).audit.filter((e) => e.action === "redrive" && e.actor === "browser-test" && e.outcome === "ok");
+  assert.ok(redrives.length >= 3, `one audited redrive per click (with the single one before): ${JSON.stringify(redrives)}`);
+});
+
+test("the publish form sends a message, and the realm page shows that realm across subscriptions", async () => {
+  const submit = async (backend, queue, payload) => {
+    await page.goto(`${consoleUrl}/#/publish`);
+    await page.locator("#publish-form").waitFor();
+    await page.selectOption('#publish-form select[name="backend"]', backend);
+    await page.fill('#publish-form input[name="queue"]', queue);
+    await page.fill('#publish-form input[name="realm"]', "initech");
+    await page.fill('#publish-form textarea[name="attributes"]', "t.note = from the form\nsource=console");
+    await page.fill('#publish-form textarea[name="payload"]', payload);
+    await page.click('#publish-form button[type="submit"]');
+    await eventually(async () => (await page.locator("#toast").innerText()).startsWith("Published: "), "the page says it published");
+  };
+  await submit("local", "orders", "form-order");
+  await submit("elasticmq", invoicesQueue, "form-invoice");
+  await eventually(() => ends("form-order").length === 1 && ends("form-invoice").length === 1, "both published messages are handled");
+  const [order] = starts("form-order");
+  assert.equal(order.realm, "initech", "the form's realm reaches the worker");
+  assert.equal(order.subscription, "orders");
+
+  await page.goto(`${consoleUrl}/#/realm/initech`);
+  const orders = page.locator('#realm-subscriptions tr[data-subscription="local/orders"]');
+  const invoices = page.locator('#realm-subscriptions tr[data-subscription="elasticmq/invoices"]');
+  await eventually(async () => (await orders.count()) === 1 && (await invoices.count()) === 1
+    && Number(await orders.locator('td[data-col="done"]').innerText()) >= 1
+    && Number(await invoices.locator('td[data-col="done"]').innerText()) >= 1,
+  "the realm page shows initech done on both subscriptions (the rollups of both sidecars' beats)");
+  await page.screenshot({ path: join(shots, "console-realm.png"), fullPage: true });
+
+  await orders.locator('button[data-action="pause-realm"]').click();
+  await eventually(() => applied((s) => s.paused_realms.includes("initech")), "both orders sidecars applied the pause from the realm page");
+  await freshRender();
+  await eventually(async () => (await orders.innerText()).includes("paused"), "the realm page shows it paused on orders");
+  assert.ok(!(await invoices.innerText()).includes("paused"), "and not on invoices");
+  await orders.locator('button[data-action="resume-realm"]').click();
+  await eventually(() => applied((s) => !s.paused_realms.includes("initech")), "resumed from the realm page");
 });
 
 test("a fleet-wide realm limit holds across two sidecars", async () => {

@@ -305,7 +305,15 @@ impl Console {
         }
     }
 
-    /// Writes rollups every 5 s (pruning past the retention every hour) and reads queue
+    /// Deletes the rollups older than the retention at `now` (whole minutes: the minute
+    /// exactly `retention` ago is kept); how many rows went.
+    pub async fn prune(&self, now: SystemTime) -> Result<usize, String> {
+        let keep = i64::try_from(self.settings.retention.as_secs() / 60).unwrap_or(i64::MAX);
+        let before = minute_of(now).saturating_sub(keep);
+        self.store.call(move |c| store::prune(c, before)).await
+    }
+
+    /// Writes rollups every 5 s (pruning past the retention at start and every hour) and reads queue
     /// counts every `queue_refresh`, until `stop`; then writes what is left.
     pub async fn run_tasks(&self, stop: CancellationToken) {
         let mut flush = tokio::time::interval(Duration::from_secs(5));
@@ -323,9 +331,7 @@ impl Console {
                 }
                 _ = queues.tick() => self.refresh_queues().await,
                 _ = prune.tick() => {
-                    let keep = i64::try_from(self.settings.retention.as_secs() / 60).unwrap_or(i64::MAX);
-                    let before = minute_of(SystemTime::now()).saturating_sub(keep);
-                    if let Err(e) = self.store.call(move |c| store::prune(c, before)).await {
+                    if let Err(e) = self.prune(SystemTime::now()).await {
                         eprintln!("ferry console: {e}");
                     }
                 }

@@ -1,5 +1,6 @@
 //! Unit tests of the console: dividing limits, the fleet's bounds and staleness,
-//! percentiles, heartbeats answered with divided controls, rollups written and read back.
+//! percentiles, heartbeats answered with divided controls, rollups written and read back
+//! and pruned past the retention.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -266,4 +267,47 @@ fn console_check_never_shows_secrets() {
     };
     let text = toml::to_string(&config.redacted()).unwrap();
     assert!(!text.contains("hunter2"), "{text}");
+}
+
+#[tokio::test]
+async fn rollups_past_the_retention_are_pruned() {
+    let dir = tempfile::tempdir().unwrap();
+    // Retention one hour: at minute `now`, minutes before `now - 60` go.
+    let c = console(&dir).await;
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(60 * 1_000_000);
+    let minute = super::state::minute_of(now);
+    let key = SubKey {
+        backend: "local".into(),
+        name: "s".into(),
+    };
+    let ages = [120, 61, 60, 59, 0];
+    let rows: Vec<super::store::Row> = ages
+        .iter()
+        .map(|age| {
+            let agg = Agg {
+                done: 1,
+                ..Agg::default()
+            };
+            (key.clone(), format!("age-{age}"), minute - age, agg)
+        })
+        .collect();
+    c.store
+        .call(move |s| super::store::write_rollups(s, &rows))
+        .await
+        .unwrap();
+    assert_eq!(
+        c.prune(now).await.unwrap(),
+        2,
+        "the rows of 120 and 61 minutes ago"
+    );
+    let k = key.clone();
+    let left = c
+        .store
+        .call(move |s| super::store::realm_totals(s, &k, 0))
+        .await
+        .unwrap();
+    let mut realms: Vec<String> = left.into_iter().map(|(r, _)| r).collect();
+    realms.sort();
+    assert_eq!(realms, ["age-0", "age-59", "age-60"]);
+    assert_eq!(c.prune(now).await.unwrap(), 0, "nothing more to prune");
 }

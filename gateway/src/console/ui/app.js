@@ -312,13 +312,13 @@ async function realm(name) {
   return [
     h("h1", {}, "Realm ", name || "(none)", h("span", { class: "muted" }, "  across every subscription, last hour")),
     h("table", { id: "realm-subscriptions" }, h("thead", {}, h("tr", {}, h("th", {}, "Subscription"), ["In flight", "Done", "Retried", "Dead", "Handling", "p95"].map((t) => h("th", { class: "num" }, t)), h("th", {}, ""))),
-      h("tbody", {}, d.subscriptions.map((s) => h("tr", {},
+      h("tbody", {}, d.subscriptions.map((s) => h("tr", { "data-subscription": `${s.backend}/${s.name}` },
         h("td", {}, h("a", { href: `#/s/${enc(s.backend)}/${enc(s.name)}` }, `${s.backend}/${s.name}`), s.paused ? h("span", { class: "badge state-paused" }, "paused") : null),
-        h("td", { class: "num" }, s.in_flight), h("td", { class: "num" }, s.done), h("td", { class: "num" }, s.retried), h("td", { class: "num" }, s.dead_lettered),
+        h("td", { class: "num" }, s.in_flight), h("td", { class: "num", "data-col": "done" }, s.done), h("td", { class: "num" }, s.retried), h("td", { class: "num" }, s.dead_lettered),
         h("td", { class: "num" }, fmt(s.handling_ms / 1000, 1) + " s"), h("td", { class: "num" }, ms(s.p95_ms)),
         h("td", {}, s.paused
-          ? h("button", { onclick: () => act(`Resume realm ${name} on ${s.name}?`, `${subPath(s.backend, s.name)}/realms/${enc(name)}/resume`, "POST", {}) }, "Resume")
-          : h("button", { onclick: () => act(`Pause realm ${name} on ${s.name}?`, `${subPath(s.backend, s.name)}/realms/${enc(name)}/pause`, "POST", {}) }, "Pause")))))),
+          ? h("button", { "data-action": "resume-realm", onclick: () => act(`Resume realm ${name} on ${s.name}?`, `${subPath(s.backend, s.name)}/realms/${enc(name)}/resume`, "POST", {}) }, "Resume")
+          : h("button", { "data-action": "pause-realm", onclick: () => act(`Pause realm ${name} on ${s.name}?`, `${subPath(s.backend, s.name)}/realms/${enc(name)}/pause`, "POST", {}) }, "Pause")))))),
   ];
 }
 

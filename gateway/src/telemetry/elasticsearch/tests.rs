@@ -1,7 +1,8 @@
 //! Unit tests of the sink's parts that need no server: the spool (order, commit, restart,
-//! torn lines, drop-oldest accounting, the lock), batching (when a batch is due, the bulk
-//! body, per-document results), the template files and the config checks. The sink
-//! against a real Elasticsearch is tested in `tests/tests/elasticsearch_*.rs`.
+//! torn lines, drop-oldest accounting, the lock), the bounded queue in front of the shipper,
+//! batching (when a batch is due, the bulk body, per-document results), the template files
+//! and the config checks. The sink against a real Elasticsearch is tested in
+//! `tests/tests/elasticsearch_*.rs`.
 #![allow(clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
@@ -366,4 +367,27 @@ fn the_logs_section_loads_from_toml() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("spool_budget"), "{err}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn lines_beyond_the_queue_are_dropped_and_counted_never_queued() {
+    use crate::telemetry::{LogSink as _, Metrics, Origin, sink::QUEUE};
+    let dir = tempfile::tempdir().unwrap();
+    // Nothing listens there; the shipper does not get to ship during the writes anyway.
+    let mut cfg = ElasticsearchConfig::new("http://127.0.0.1:9");
+    cfg.spool_dir = dir.path().join("spool");
+    let metrics = std::sync::Arc::new(Metrics::new());
+    let sink =
+        super::ElasticsearchSink::start(&cfg, Origin::new("svc", None), metrics.clone(), false)
+            .unwrap();
+    // On a one-thread runtime the shipper cannot run before this test awaits: the writes
+    // meet a queue nobody empties, as they would behind a disk that stalls.
+    for n in 0..QUEUE + 100 {
+        sink.write(json!({ "n": n }));
+    }
+    assert_eq!(
+        metrics.log_queue_dropped("elasticsearch").get(),
+        100,
+        "the queue holds {QUEUE} lines; the rest are counted as dropped"
+    );
 }
