@@ -9,7 +9,8 @@
 #
 # The route is a realistic webhook: POST /hooks/github, a 256-byte JSON body, its GitHub
 # HMAC-SHA256 signature checked, published to the queue `bench`. CONNECTIONS (64), BODY_BYTES
-# (256) and PIN (set: ferry on CPU 0, oha on the other CPUs) tune it; FERRY_BIN names a
+# (256), RATE (requests/s for the whole run, e.g. 10000: latency at a fixed load instead of
+# as fast as it goes) and PIN (set: ferry on CPU 0, oha on the other CPUs) tune it; FERRY_BIN names a
 # release ferry to use instead of building one. `sqs` uses ElasticMQ at
 # FERRY_TEST_SQS_ENDPOINT, or starts one with scripts/servers/elasticmq.sh (and stops it).
 set -euo pipefail
@@ -65,6 +66,8 @@ path = \"$work/queue.db\""
     export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-elasticmq} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-elasticmq}
     queue_url=$(curl -s -X POST "$FERRY_TEST_SQS_ENDPOINT/" -d 'Action=CreateQueue&QueueName=bench' | sed -n 's:.*<QueueUrl>\(.*\)</QueueUrl>.*:\1:p')
     curl -s -o /dev/null -X POST "$FERRY_TEST_SQS_ENDPOINT/" -d "Action=PurgeQueue&QueueUrl=$queue_url"
+    # `ferry queue stats` below reads the subscription's error queue too.
+    curl -s -o /dev/null -X POST "$FERRY_TEST_SQS_ENDPOINT/" -d 'Action=CreateQueue&QueueName=bench-errors'
     backend_toml="[backend.sqs]
 region = \"us-east-1\"
 endpoint = \"$FERRY_TEST_SQS_ENDPOINT\""
@@ -121,7 +124,9 @@ log "warm-up: 2000 requests"
   -H "X-Hub-Signature-256: $signature" -D "$work/body.json" "http://127.0.0.1:$port/hooks/github" >/dev/null
 log "$requests requests, $connections connections, $body_bytes-byte bodies, $backend backend"
 cpu_before=$(cpu_seconds "$ferry_pid")
-"${oha_cpus[@]}" "$oha" -n "$requests" -c "$connections" --no-tui --output-format json -m POST -T application/json \
+rate_args=()
+[ -n "${RATE:-}" ] && rate_args=(-q "$RATE") && log "at a fixed rate of $RATE requests/s"
+"${oha_cpus[@]}" "$oha" -n "$requests" -c "$connections" "${rate_args[@]}" --no-tui --output-format json -m POST -T application/json \
   -H "X-Hub-Signature-256: $signature" -D "$work/body.json" "http://127.0.0.1:$port/hooks/github" >"$work/oha.json"
 cpu_after=$(cpu_seconds "$ferry_pid")
 
