@@ -84,6 +84,13 @@ const applied = async (check) => {
   return live.length === 2 && live.every((s) => check(s.subscriptions[0]));
 };
 const rendered = async () => Number(await page.locator("main").getAttribute("data-rendered"));
+// Re-renders the dead-letter page (it is not live) until `rows` counts `n`.
+async function listed(rows, n, what) {
+  await eventually(async () => {
+    await page.evaluate(() => window.dispatchEvent(new HashChangeEvent("hashchange")));
+    return (await rows.count()) === n;
+  }, what);
+}
 // Waits until the page has rendered again after now (live pages refresh every 2 s).
 async function freshRender() {
   const t = Date.now();
@@ -148,10 +155,7 @@ test("redriving a dead letter from the page gets it processed", async () => {
   await eventually(() => ends("redrive-me", "dead_letter").length === 1, "the worker dead-lettered it");
   await page.goto(`${consoleUrl}/#/dlq/local/orders`);
   const row = page.locator("tr[data-dead-letter]", { hasText: "redrive-me" });
-  await eventually(async () => {
-    await page.evaluate(() => window.dispatchEvent(new HashChangeEvent("hashchange")));
-    return (await row.count()) === 1;
-  }, "the dead letter is listed with its payload");
+  await listed(row, 1, "the dead letter is listed with its payload");
   assert.match(await row.innerText(), /dead once \(recording worker\)/, "its story shows the worker's reason");
   await page.screenshot({ path: join(shots, "console-dead-letters.png"), fullPage: true });
   await row.locator('button[data-action="redrive"]').click();
@@ -166,10 +170,7 @@ test("redriving selected dead letters, then all, from the page gets each process
   await eventually(() => ends("pick-", "dead_letter").length === 4, "the worker dead-lettered all four");
   await page.goto(`${consoleUrl}/#/dlq/local/orders`);
   const row = (n) => page.locator("tr[data-dead-letter]", { hasText: n });
-  await eventually(async () => {
-    await page.evaluate(() => window.dispatchEvent(new HashChangeEvent("hashchange")));
-    return (await page.locator("tr[data-dead-letter]", { hasText: "pick-" }).count()) === 4;
-  }, "the four dead letters are listed");
+  await listed(page.locator("tr[data-dead-letter]", { hasText: "pick-" }), 4, "the four dead letters are listed");
   await row("pick-0").locator("input.pick").check();
   await row("pick-1").locator("input.pick").check();
   await page.click("#redrive-selected");

@@ -71,12 +71,11 @@ impl Admission {
     pub fn with_controls(config: &SubscriptionConfig, controls: Applied) -> Self {
         let max = config.max_in_flight.non_zero();
         let configured_batch = config.batch_size.non_zero().min(max);
-        let mut batch = configured_batch.get();
-        let rate = config.rate_limit.map(|r| {
-            let (made, burst) = limiter(r, configured_batch);
-            batch = burst.get();
-            Arc::new(made)
-        });
+        // A configured rate also bounds a receive to its burst.
+        let (rate, batch) = match config.rate_limit.map(|r| limiter(r, configured_batch)) {
+            Some((made, burst)) => (Some(Arc::new(made)), burst.get()),
+            None => (None, configured_batch.get()),
+        };
         let slots = Arc::new(Semaphore::new(max.get()));
         controls.start(&slots, max.get(), configured_batch);
         Self {
