@@ -199,6 +199,16 @@ fn dechunk(body: &str) -> String {
     out
 }
 
+/// A `ferry console` config: the test token, its state in `dir`, queues read every 200 ms,
+/// and the sidecars' `[backend.<kind>]` section `backend_toml` configured as backend `name`.
+pub fn console_config(dir: &Path, name: &str, backend_toml: &str) -> String {
+    let backend = backend_toml.replacen("[backend.", &format!("[backends.{name}."), 1);
+    format!(
+        "token = \"{TOKEN}\"\nstate = {:?}\nqueue_refresh = \"200ms\"\n{backend}",
+        dir.join("console.db").display().to_string()
+    )
+}
+
 /// The `[console]` section of a sidecar reporting to `console`, beating every 200 ms.
 pub fn sidecar_toml(console: &ConsoleProcess) -> String {
     format!(

@@ -11,6 +11,8 @@ pub mod ferry;
 pub mod fixtures;
 pub mod ingress;
 pub mod jaeger;
+#[cfg(feature = "pubsub")]
+pub mod monitoring;
 pub mod ordering;
 pub mod worker;
 

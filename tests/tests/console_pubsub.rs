@@ -1,5 +1,6 @@
-//! The console over Google's Pub/Sub emulator: Pub/Sub has no message counts in its API,
-//! so the console says so instead of showing numbers, and it still lists, redrives and
+//! The console over Google's Pub/Sub emulator: Pub/Sub has no message counts in its API
+//! and the emulator no Cloud Monitoring, so the console says so instead of showing numbers
+//! (with Monitoring: `pubsub_monitoring.rs`), and it still lists, redrives and
 //! deletes dead letters by id (found by pulling, the others given back at once).
 #![cfg(feature = "pubsub")]
 #![allow(clippy::unwrap_used, missing_docs)]
@@ -7,7 +8,7 @@
 use ferry::backend::{Backend, NewMessage};
 use ferry_tests::{
     FerryBuilder, Sub, TestWorker, assert_eventually,
-    console::{ConsoleProcess, TOKEN, sidecar_toml},
+    console::{ConsoleProcess, console_config, sidecar_toml},
     fixtures::{BackendFixture, Pubsub},
 };
 use serde_json::json;
@@ -17,13 +18,7 @@ async fn pubsub_dead_letters_are_listed_redriven_and_deleted_without_counts() {
     let f = Pubsub::new().await;
     f.create_queues(&["orders"]).await;
     let dir = tempfile::tempdir().unwrap();
-    let backend = f
-        .backend_toml()
-        .replace("[backend.pubsub]", "[backends.gcp.pubsub]");
-    let config = format!(
-        "token = \"{TOKEN}\"\nstate = {:?}\nqueue_refresh = \"200ms\"\n{backend}",
-        dir.path().join("console.db").display().to_string()
-    );
+    let config = console_config(dir.path(), "gcp", &f.backend_toml());
     let console = ConsoleProcess::start(dir.path(), &config, 0).await;
     let worker = TestWorker::start().await;
     let _ferry = FerryBuilder::new(f.backend_toml(), &worker.url())

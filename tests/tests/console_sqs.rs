@@ -8,7 +8,7 @@
 use ferry::backend::{Backend, NewMessage};
 use ferry_tests::{
     FerryBuilder, Sub, TestWorker, assert_eventually,
-    console::{ConsoleProcess, TOKEN, sidecar_toml},
+    console::{ConsoleProcess, console_config, sidecar_toml},
     fixtures::{BackendFixture, Sqs},
 };
 use serde_json::{Value, json};
@@ -21,13 +21,7 @@ async fn a_partitioned_subscription_shows_its_realm_queues_and_its_dead_letters(
         f.create_queue(q, &[]).await;
     }
     let dir = tempfile::tempdir().unwrap();
-    let backend = f
-        .backend_toml()
-        .replace("[backend.sqs]", "[backends.mq.sqs]");
-    let config = format!(
-        "token = \"{TOKEN}\"\nstate = {:?}\nqueue_refresh = \"200ms\"\n{backend}",
-        dir.path().join("console.db").display().to_string()
-    );
+    let config = console_config(dir.path(), "mq", &f.backend_toml());
     let console = ConsoleProcess::start(dir.path(), &config, 0).await;
     let worker = TestWorker::start().await;
     let _ferry = FerryBuilder::new(f.backend_toml(), &worker.url())

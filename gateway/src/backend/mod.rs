@@ -1,5 +1,5 @@
 //! Queue backends: the [`Backend`] trait every backend implements, the opt-in capability
-//! traits ([`DeadLetterAdmin`], [`QueueStats`]) and one folder per backend.
+//! traits ([`DeadLetterAdmin`], [`QueueStats`], [`SampledStats`], …) and one folder per backend.
 //!
 //! The embedded backend is the reference implementation; the behaviour every backend must
 //! show is written once in the conformance suite in `tests/`.
@@ -21,9 +21,9 @@ pub use config::{BACKENDS, BackendConfig, is_valid_queue_name};
 pub use error::BackendError;
 pub use story::{DeadLetterStory, STORY_PREFIX, strip_story};
 pub use traits::{
-    Backend, DEFAULT_HORIZON, DeadLetterAdmin, Preflight, QueueDiscovery, QueueStats,
+    Backend, DEFAULT_HORIZON, DeadLetterAdmin, Preflight, QueueDiscovery, QueueStats, SampledStats,
 };
-pub use types::{DeadLetter, Failure, NewMessage, QueuePlan, Receipt, Received, Stats};
+pub use types::{DeadLetter, Failure, NewMessage, QueuePlan, Receipt, Received, Sampled, Stats};
 
 /// Opens the backend named in the config (the embedded queue's file is created if need be).
 pub async fn open(config: &BackendConfig) -> Result<std::sync::Arc<dyn Backend>, BackendError> {

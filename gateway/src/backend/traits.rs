@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use super::{
     BackendError, DeadLetter, DeadLetterStory, Failure, NewMessage, QueuePlan, Receipt, Received,
-    Stats,
+    Sampled, Stats,
 };
 
 /// The default [`Backend::horizon`]: 365 days.
@@ -78,6 +78,12 @@ pub trait Backend: Send + Sync + 'static {
 
     /// The statistics capability, if the backend has it.
     fn stats(&self) -> Option<&dyn QueueStats> {
+        None
+    }
+
+    /// Queue depths sampled by a monitoring system, for a backend without [`QueueStats`]
+    /// whose API has no counts (Pub/Sub with Cloud Monitoring), if it has them.
+    fn sampled_stats(&self) -> Option<&dyn SampledStats> {
         None
     }
 
@@ -158,6 +164,14 @@ fn unsupported(queue: &str, what: &str) -> BackendError {
 pub trait QueueStats: Send + Sync {
     /// Counts for `queue`, with `dead` counted in `error_queue`.
     async fn stats(&self, queue: &str, error_queue: &str) -> Result<Stats, BackendError>;
+}
+
+/// Queue depths as a monitoring system samples them: minutes old, shown to people (the
+/// console, `ferry queue stats`), never used where a count decides something.
+#[async_trait]
+pub trait SampledStats: Send + Sync {
+    /// The last sampled depth of `queue`, with its delay path and `error_queue`.
+    async fn sampled(&self, queue: &str, error_queue: &str) -> Result<Sampled, BackendError>;
 }
 
 /// Checks against the live backend that a config can work (run by `ferry run` before it

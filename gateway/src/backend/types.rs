@@ -112,6 +112,21 @@ pub struct Stats {
     pub dead: u64,
 }
 
+/// A queue's depth as a monitoring system last sampled it (Pub/Sub, through Cloud
+/// Monitoring): minutes old, for people to read, never for a decision such as how many
+/// letters a redrive moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sampled {
+    /// Messages not yet acknowledged, those leased by a consumer included.
+    pub backlog: u64,
+    /// Waiting on the backend's delay path (Pub/Sub: the retry subscription).
+    pub delayed: u64,
+    /// In the error queue.
+    pub dead: u64,
+    /// When the queue's own figure was sampled.
+    pub sampled_at: std::time::SystemTime,
+}
+
 /// What a backend's preflight checks for one subscription: the queues it uses and the
 /// settings the backend's own limits bear on. Built by the config
 /// (`FerryConfig::queue_plans`), so a backend never needs the whole config.

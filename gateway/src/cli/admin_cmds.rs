@@ -1,15 +1,12 @@
-//! `ferry dlq list|redrive` and `ferry queue stats`: operate on the queues of the
-//! configured subscriptions through the backend's capabilities. A partitioned
-//! subscription (`queue_prefix`) covers every realm queue found now: one stats row per
-//! realm queue, and one for the error queue they share. These commands never create a
+//! `ferry dlq list|redrive`: operate on the dead letters of the configured subscriptions
+//! through the backend's capabilities; [`targets`], the subscriptions a command covers, is
+//! shared with `ferry queue stats` (`queue_stats.rs`). A partitioned subscription
+//! (`queue_prefix`) covers every realm queue found now. These commands never create a
 //! queue (the embedded queue's file must exist).
 
 use serde_json::json;
 
-use super::{
-    CliError,
-    args::{DlqCommand, QueueCommand},
-};
+use super::{CliError, args::DlqCommand};
 use crate::{
     backend::{self, Backend, STORY_PREFIX},
     config::FerryConfig,
@@ -18,15 +15,15 @@ use crate::{
 
 /// One selected subscription: its name, the queues it consumes (one, or a partitioned
 /// subscription's realm queues) and its error queue.
-struct Target {
-    name: String,
-    queues: Vec<String>,
-    error_queue: String,
-    partitioned: bool,
+pub(super) struct Target {
+    pub name: String,
+    pub queues: Vec<String>,
+    pub error_queue: String,
+    pub partitioned: bool,
 }
 
 /// The selected subscriptions (`only`, or all), with their queues as they are now.
-async fn targets(
+pub(super) async fn targets(
     cfg: &FerryConfig,
     backend: &dyn Backend,
     only: Option<&str>,
@@ -66,7 +63,7 @@ async fn targets(
     Ok(out)
 }
 
-async fn open(cfg: &FerryConfig) -> Result<std::sync::Arc<dyn Backend>, CliError> {
+pub(super) async fn open(cfg: &FerryConfig) -> Result<std::sync::Arc<dyn Backend>, CliError> {
     backend::open_existing(&cfg.backend)
         .await
         .map_err(|e| CliError::failure(e.to_string()))
@@ -186,79 +183,3 @@ async fn present_dead_letters(
 
 /// The most dead letters counted by listing, for a backend without queue stats.
 const REDRIVE_LIST_MAX: usize = 100_000;
-
-/// Runs a `ferry queue` command.
-pub(super) async fn queue(cfg: &FerryConfig, cmd: QueueCommand) -> Result<(), CliError> {
-    let QueueCommand::Stats { json } = cmd;
-    let backend = open(cfg).await?;
-    let stats = backend.stats().ok_or_else(|| {
-        CliError::failure(format!(
-            "the {} backend cannot report queue statistics",
-            backend.kind()
-        ))
-    })?;
-    let targets = targets(cfg, backend.as_ref(), None).await?;
-    if !json {
-        println!(
-            "{:<24} {:<32} {:>8} {:>9} {:>8} {:>8}",
-            "SUBSCRIPTION", "QUEUE", "READY", "IN-FLIGHT", "DELAYED", "DEAD"
-        );
-    }
-    for t in targets {
-        for queue in &t.queues {
-            let s = stats
-                .stats(queue, &t.error_queue)
-                .await
-                .map_err(|e| CliError::failure(e.to_string()))?;
-            // A partitioned subscription's realm queues share its error queue, counted in a
-            // row of its own.
-            let dead = (!t.partitioned).then_some(s.dead);
-            row(
-                json,
-                &t,
-                queue,
-                Some((s.ready, s.in_flight, s.delayed)),
-                dead,
-            );
-        }
-        if t.partitioned {
-            let s = stats
-                .stats(&t.error_queue, &t.error_queue)
-                .await
-                .map_err(|e| CliError::failure(e.to_string()))?;
-            row(
-                json,
-                &t,
-                &t.error_queue,
-                None,
-                Some(s.ready + s.in_flight + s.delayed),
-            );
-        }
-    }
-    Ok(())
-}
-
-/// Prints one `ferry queue stats` row; `None` counts are not this queue's to report.
-fn row(json: bool, t: &Target, queue: &str, counts: Option<(u64, u64, u64)>, dead: Option<u64>) {
-    let name = &t.name;
-    if json {
-        let (ready, in_flight, delayed) =
-            counts.map_or((None, None, None), |(r, i, d)| (Some(r), Some(i), Some(d)));
-        println!(
-            "{}",
-            json!({"subscription": name, "queue": queue, "error_queue": t.error_queue,
-            "ready": ready, "in_flight": in_flight, "delayed": delayed, "dead": dead})
-        );
-    } else {
-        let show = |n: Option<u64>| n.map_or_else(|| "-".to_owned(), |n| n.to_string());
-        let (ready, in_flight, delayed) =
-            counts.map_or((None, None, None), |(r, i, d)| (Some(r), Some(i), Some(d)));
-        println!(
-            "{name:<24} {queue:<32} {:>8} {:>9} {:>8} {:>8}",
-            show(ready),
-            show(in_flight),
-            show(delayed),
-            show(dead)
-        );
-    }
-}

@@ -8,6 +8,7 @@ mod args;
 mod check;
 pub(crate) mod logs;
 mod publish;
+mod queue_stats;
 
 use std::{path::Path, process::ExitCode};
 
@@ -103,7 +104,7 @@ async fn dispatch(cli: Cli) -> ExitCode {
             Err(e) => Err(e),
         },
         Command::Queue(cmd) => match load_config(&cli.config) {
-            Ok(cfg) => admin_cmds::queue(&cfg, cmd).await,
+            Ok(cfg) => queue_stats::queue(&cfg, cmd).await,
             Err(e) => Err(e),
         },
         Command::Logs(args) => match load_config(&cli.config) {

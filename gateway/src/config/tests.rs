@@ -272,6 +272,7 @@ rate_limit = 1.0
         "backend.pubsub",
         &toml::Value::try_from(crate::backend::pubsub::PubsubConfig {
             emulator_host: Some("h:1".into()),
+            monitoring_endpoint: Some("http://h:2".into()),
             ..crate::backend::pubsub::PubsubConfig::new("p")
         })
         .unwrap(),

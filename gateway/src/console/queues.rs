@@ -8,7 +8,7 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 use serde::Serialize;
 
 use crate::{
-    backend::{self, Backend, BackendConfig, Stats},
+    backend::{self, Backend, BackendConfig, QueueStats, Stats},
     control::{backend_ref, wire::BackendRef},
     dispatch::realm_queues,
 };
@@ -93,8 +93,13 @@ pub struct QueueState {
     /// When read (Unix ms).
     pub at_ms: i64,
     /// Ready, in flight, delayed (all realm queues summed) and dead; `None` where the
-    /// backend cannot count (Pub/Sub) or the read failed.
+    /// backend cannot count (Pub/Sub without Cloud Monitoring) or the read failed.
     pub counts: Option<Stats>,
+    /// When the backend's monitoring sampled `counts` (Unix ms), for counts that are
+    /// samples (Pub/Sub): `ready` is then the backlog, leased messages included, and
+    /// `in_flight` is 0 (the sidecars report theirs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sampled_at_ms: Option<i64>,
     /// A partitioned subscription's realm queues.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub partitions: Vec<Partition>,
@@ -107,7 +112,8 @@ pub struct QueueState {
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Reads the counts of a subscription consuming `queue` (or the realm queues of
-/// `prefix`) with dead letters in `error_queue`.
+/// `prefix`) with dead letters in `error_queue`: the backend's own counts, else (Pub/Sub)
+/// the depths its monitoring last sampled, marked with the sample's time.
 pub async fn read_state(
     backend: &dyn Backend,
     queue: Option<&str>,
@@ -115,16 +121,64 @@ pub async fn read_state(
     error_queue: &str,
 ) -> QueueState {
     let at_ms = super::now_ms();
-    let Some(stats) = backend.stats() else {
-        return QueueState {
-            at_ms,
-            error: Some(format!(
-                "the {} backend reports no queue counts",
-                backend.kind()
-            )),
-            ..QueueState::default()
-        };
+    let failed = |error: String| QueueState {
+        at_ms,
+        error: Some(error),
+        ..QueueState::default()
     };
+    let read = async {
+        if let Some(stats) = backend.stats() {
+            let (counts, partitions) = exact(backend, stats, queue, prefix, error_queue).await?;
+            return Ok((counts, partitions, None));
+        }
+        let (Some(sampled), Some(queue), None) = (backend.sampled_stats(), queue, prefix) else {
+            return Err(format!(
+                "the {} backend reports no queue counts{}",
+                backend.kind(),
+                if backend.kind() == "pubsub" {
+                    " (Cloud Monitoring has them: backend.pubsub.monitoring_endpoint, unset beside the emulator)"
+                } else {
+                    ""
+                }
+            ));
+        };
+        let s = sampled
+            .sampled(queue, error_queue)
+            .await
+            .map_err(|e| e.to_string())?;
+        let counts = Stats {
+            ready: s.backlog,
+            in_flight: 0,
+            delayed: s.delayed,
+            dead: s.dead,
+        };
+        let sampled_ms = s
+            .sampled_at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        Ok((counts, Vec::new(), Some(sampled_ms)))
+    };
+    match tokio::time::timeout(READ_TIMEOUT, read).await {
+        Ok(Ok((counts, partitions, sampled_at_ms))) => QueueState {
+            at_ms,
+            counts: Some(counts),
+            partitions,
+            sampled_at_ms,
+            error: None,
+        },
+        Ok(Err(e)) => failed(e),
+        Err(_) => failed(format!("no answer within {READ_TIMEOUT:?}")),
+    }
+}
+
+/// The backend's own counts of `queue` or of the realm queues of `prefix`.
+async fn exact(
+    backend: &dyn Backend,
+    stats: &dyn QueueStats,
+    queue: Option<&str>,
+    prefix: Option<&str>,
+    error_queue: &str,
+) -> Result<(Stats, Vec<Partition>), String> {
     let read = async {
         match (queue, prefix) {
             (_, Some(prefix)) => {
@@ -151,24 +205,7 @@ pub async fn read_state(
             (None, None) => Ok((Stats::default(), Vec::new())),
         }
     };
-    match tokio::time::timeout(READ_TIMEOUT, read).await {
-        Ok(Ok((counts, partitions))) => QueueState {
-            at_ms,
-            counts: Some(counts),
-            partitions,
-            error: None,
-        },
-        Ok(Err(e)) => QueueState {
-            at_ms,
-            error: Some(e.to_string()),
-            ..QueueState::default()
-        },
-        Err(_) => QueueState {
-            at_ms,
-            error: Some(format!("no answer within {READ_TIMEOUT:?}")),
-            ..QueueState::default()
-        },
-    }
+    read.await.map_err(|e| e.to_string())
 }
 
 /// How much of a payload a preview shows.

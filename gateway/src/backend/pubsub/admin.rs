@@ -14,8 +14,8 @@
 //! warns about a native dead-letter policy that would act before ferry does.
 //!
 //! There is no [`QueueStats`](crate::backend::QueueStats): Pub/Sub's API has no message
-//! counts (Cloud Monitoring has, the emulator has not), and counting by pulling would
-//! disturb what it counts, so `ferry queue stats` says the backend cannot report them.
+//! counts, and counting by pulling would disturb what it counts. Cloud Monitoring's
+//! samples are the [`SampledStats`](crate::backend::SampledStats) of [`super::monitoring`].
 
 use std::collections::HashMap;
 

@@ -19,10 +19,11 @@ use super::{
     attrs::{self, Carry, carry},
     client::Api,
     feed::{Feed, FeedSetup, state::Source},
+    monitoring::Monitoring,
 };
 use crate::backend::{
     Backend, BackendError, DeadLetterAdmin, DeadLetterStory, Failure, NewMessage, Preflight,
-    Receipt, Received, STORY_PREFIX,
+    Receipt, Received, STORY_PREFIX, SampledStats,
 };
 
 /// Google Cloud Pub/Sub (or its emulator).
@@ -35,6 +36,8 @@ pub struct PubsubBackend {
     /// The `max_in_flight` announced per subscription ([`Backend::plan_receive`]).
     planned: Arc<Mutex<HashMap<String, usize>>>,
     pub(super) error_subs: Arc<Mutex<HashSet<String>>>,
+    /// Where queue depths are read, if anywhere.
+    pub(super) monitoring: Option<Arc<Monitoring>>,
 }
 
 impl std::fmt::Debug for PubsubBackend {
@@ -49,6 +52,7 @@ impl PubsubBackend {
     /// Connects to the project in `config` (the emulator when one is configured).
     pub async fn open(config: &PubsubConfig) -> Result<Self, BackendError> {
         let api = Api::connect(config).await?;
+        let monitoring = Monitoring::new(config).await?.map(Arc::new);
         Ok(Self {
             acks: Arc::new(Acks::new(api.clone(), config.settle_window.get())),
             api,
@@ -56,6 +60,7 @@ impl PubsubBackend {
             feeds: Arc::default(),
             planned: Arc::default(),
             error_subs: Arc::default(),
+            monitoring,
         })
     }
 
@@ -299,5 +304,9 @@ impl Backend for PubsubBackend {
 
     fn preflight(&self) -> Option<&dyn Preflight> {
         Some(self)
+    }
+
+    fn sampled_stats(&self) -> Option<&dyn SampledStats> {
+        self.monitoring.as_ref().map(|_| self as &dyn SampledStats)
     }
 }

@@ -52,7 +52,17 @@ pub struct PubsubConfig {
     /// forgotten first, so messages settled by another replica cannot grow it.
     #[serde(default = "default_attempt_memory")]
     pub attempt_memory: AttemptMemory,
+    /// The base URL of the Cloud Monitoring API, where `ferry queue stats` and the console
+    /// read queue depths (`subscription/num_undelivered_messages`: Pub/Sub's own API has no
+    /// counts). Unset: Google's (`https://monitoring.googleapis.com`, with Application
+    /// Default Credentials, which need `roles/monitoring.viewer`) when ferry talks to
+    /// Google's service; none with the emulator, which has no Monitoring.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring_endpoint: Option<String>,
 }
+
+/// Google's Cloud Monitoring API.
+pub const GOOGLE_MONITORING: &str = "https://monitoring.googleapis.com";
 
 fn default_max_outstanding_bytes() -> OutstandingBytes {
     Count::of(64 * 1024 * 1024)
@@ -85,6 +95,7 @@ impl PubsubConfig {
             retry_suffix: default_retry_suffix(),
             settle_window: default_settle_window(),
             attempt_memory: default_attempt_memory(),
+            monitoring_endpoint: None,
         }
     }
 
@@ -99,6 +110,18 @@ impl PubsubConfig {
             .clone()
             .or_else(|| std::env::var("PUBSUB_EMULATOR_HOST").ok())
             .filter(|h| !h.is_empty())
+    }
+
+    /// Where queue depths are read: `monitoring_endpoint` (without a trailing `/`), else
+    /// Google's Monitoring API unless an emulator is used.
+    pub fn monitoring(&self) -> Option<String> {
+        match &self.monitoring_endpoint {
+            Some(url) => Some(url.trim_end_matches('/').to_owned()),
+            None => self
+                .emulator()
+                .is_none()
+                .then(|| GOOGLE_MONITORING.to_owned()),
+        }
     }
 
     /// Problems with the settings, as `(key under backend.pubsub, reason)`.
@@ -125,6 +148,23 @@ impl PubsubConfig {
                 "emulator_host",
                 format!("`{host}` must be host:port (e.g. 127.0.0.1:8085), without a scheme"),
             ));
+        }
+        if let Some(url) = &self.monitoring_endpoint {
+            let rest = url
+                .strip_prefix("https://")
+                .or_else(|| url.strip_prefix("http://"));
+            if !rest.is_some_and(|r| {
+                !r.is_empty()
+                    && !r.contains(['?', '#', ' '])
+                    && r.split('/').skip(1).all(str::is_empty)
+            }) {
+                out.push((
+                    "monitoring_endpoint",
+                    format!(
+                        "`{url}` must be an http:// or https:// base URL without a path (e.g. {GOOGLE_MONITORING})"
+                    ),
+                ));
+            }
         }
         if self.retry_suffix.is_empty()
             || !self

@@ -18,7 +18,8 @@
 //! alone. Attempts, delays, dead letters, ordering and the resources ferry needs are
 //! described in `docs/backends/pubsub.md`; the receive side in [`feed`] (its pure state,
 //! its driver) and [`stream`], the settle rules in [`settle`], the ack batching in
-//! [`acks`], the carried `ferry.*` attributes in [`attrs`].
+//! [`acks`], the carried `ferry.*` attributes in [`attrs`], queue depths from Cloud Monitoring in
+//! [`monitoring`].
 
 mod acks;
 mod admin;
@@ -28,6 +29,7 @@ mod client;
 mod config;
 mod dlq;
 mod feed;
+mod monitoring;
 mod settle;
 mod stream;
 

@@ -115,6 +115,31 @@ fn config_problems_name_the_key() {
 }
 
 #[test]
+fn queue_depths_are_read_from_google_s_monitoring_unless_beside_the_emulator() {
+    let mut c = PubsubConfig::new("my-project");
+    assert_eq!(
+        c.monitoring().as_deref(),
+        Some("https://monitoring.googleapis.com")
+    );
+    c.emulator_host = Some("127.0.0.1:8085".into());
+    assert_eq!(c.monitoring(), None, "the emulator has no Monitoring");
+    c.monitoring_endpoint = Some("http://127.0.0.1:9/".into());
+    assert_eq!(c.monitoring().as_deref(), Some("http://127.0.0.1:9"));
+    assert!(c.problems().is_empty(), "{:?}", c.problems());
+    for bad in [
+        "127.0.0.1:9",
+        "ftp://x",
+        "http://",
+        "https://h/v3/projects",
+        "http://h?x=1",
+    ] {
+        c.monitoring_endpoint = Some(bad.into());
+        let keys: Vec<&str> = c.problems().iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys, ["monitoring_endpoint"], "{bad}");
+    }
+}
+
+#[test]
 fn resource_ids_follow_pubsub_rules() {
     assert!(is_valid_resource_id("orders"));
     assert!(!is_valid_resource_id("ab"));

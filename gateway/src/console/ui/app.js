@@ -34,6 +34,10 @@ const fmt = (n, digits = 0) => (n === null || n === undefined ? "–" : Number(n
 const pct = (r) => (r === null || r === undefined ? "–" : (r * 100).toFixed(1) + "%");
 const ms = (v) => (v === null || v === undefined ? "–" : v < 10 ? v.toFixed(1) + " ms" : Math.round(v) + " ms");
 const when = (t) => (t ? new Date(t).toLocaleString() : "–");
+// Counts that are a monitoring system's samples (Pub/Sub): how to read them.
+const sampledNote = (qs) => (qs && qs.sampled_at_ms
+  ? `Sampled by Cloud Monitoring at ${when(qs.sampled_at_ms)}: ready is the backlog, leased messages included; in flight is the sidecars' own count.`
+  : null);
 
 function toast(text, error) {
   const t = document.getElementById("toast");
@@ -155,14 +159,15 @@ async function overview() {
   name.addEventListener("input", (e) => { filters.name = e.target.value; clearTimeout(name.t); name.t = setTimeout(route, 250); });
   const rows = data.subscriptions.map((s) => {
     const c = s.queue_state && s.queue_state.counts;
+    const sampled = sampledNote(s.queue_state);
     return h("tr", { "data-subscription": `${s.backend}/${s.name}` },
       h("td", {}, h("a", { href: `#/s/${enc(s.backend)}/${enc(s.name)}` }, s.name), h("div", { class: "muted" }, s.queue)),
       h("td", {}, s.backend, h("div", { class: "muted" }, s.backend_kind)),
       h("td", {}, badge(s.state), controlSummary(s.controls)),
       h("td", { class: "num", "data-col": "sidecars" }, `${s.sidecars_live} live`, s.sidecars_stale ? h("div", { class: "muted" }, `${s.sidecars_stale} stale`) : null),
       h("td", { class: "num" }, `${s.workers_serving}/${s.sidecars_live}`),
-      h("td", { class: "num" }, c ? c.ready : "–"),
-      h("td", { class: "num" }, c ? c.in_flight : s.in_flight),
+      h("td", { class: "num", title: sampled }, c ? (sampled ? "~" + c.ready : c.ready) : "–"),
+      h("td", { class: "num" }, c && !sampled ? c.in_flight : s.in_flight),
       h("td", { class: "num" }, c ? c.delayed : "–"),
       h("td", { class: "num" }, c ? h("a", { href: `#/dlq/${enc(s.backend)}/${enc(s.name)}` }, c.dead) : h("a", { href: `#/dlq/${enc(s.backend)}/${enc(s.name)}` }, "list")),
       h("td", { class: "num" }, fmt(s.done_per_second, 2)),
@@ -244,10 +249,11 @@ async function subscription(backend, name) {
       pauseRealm,
       h("button", { onclick: () => pauseRealm.value && act(`Pause realm ${pauseRealm.value} on ${name}?`, `${subPath(backend, name)}/realms/${enc(pauseRealm.value)}/pause`, "POST", {}, () => "Realm paused.") }, "Pause realm")),
     h("div", { class: "grid" },
-      [["Ready", c ? c.ready : "–"], ["In flight", c ? c.in_flight : d.in_flight], ["Delayed", c ? c.delayed : "–"], ["Dead", c ? c.dead : "–"],
+      [["Ready", c ? (sampledNote(d.queue_state) ? "~" + c.ready : c.ready) : "–"], ["In flight", c && !sampledNote(d.queue_state) ? c.in_flight : d.in_flight], ["Delayed", c ? c.delayed : "–"], ["Dead", c ? c.dead : "–"],
         ["Done/s", fmt(d.done_per_second, 2)], ["Failures (5 min)", pct(d.failure_rate)], ["p50 / p95", `${ms(d.p50_ms)} / ${ms(d.p95_ms)}`],
         ["Sidecars", `${d.sidecars_live} live, ${d.sidecars_stale} stale`]].map(([k, v]) => h("div", { class: "stat" }, h("b", {}, v), h("span", {}, k)))),
     d.queue_state && d.queue_state.error ? h("p", { class: "muted" }, "Queue counts: " + d.queue_state.error) : null,
+    sampledNote(d.queue_state) ? h("p", { class: "muted", id: "sampled" }, sampledNote(d.queue_state)) : null,
     h("h2", {}, "Controls"),
     h("ul", { id: "overrides" }, overrides(d.controls).map((o) => h("li", { class: "override" }, o)).concat(overrides(d.controls).length ? [] : [h("li", { class: "muted" }, "No override: every sidecar runs as configured.")])),
     limitsForm(d),
