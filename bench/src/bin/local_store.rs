@@ -9,6 +9,10 @@
 //! `cargo run --release -p ferry-bench --bin local_store -- --events 100000 --rounds 5`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+/// ferry's own allocator (gateway/src/main.rs), so the figures are ferry's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::{sync::Arc, time::Duration};
 
 use clap::Parser;

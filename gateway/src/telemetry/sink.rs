@@ -51,6 +51,12 @@ pub trait LogSink: Send + Sync + 'static {
     fn write_shared(&self, record: Arc<Record>) {
         self.write_record(Arc::unwrap_or_clone(record));
     }
+    /// Queues one shared record whose JSON (`line`, without the newline) another sink has
+    /// already made; a sink that writes JSON lines overrides this to serialise it once.
+    fn write_encoded(&self, record: Arc<Record>, line: Arc<str>) {
+        drop(line);
+        self.write_shared(record);
+    }
     /// Returns once every record queued before the call is written.
     async fn flush(&self);
 }
@@ -59,6 +65,7 @@ enum Command {
     Line(Value),
     Record(Record),
     Shared(Arc<Record>),
+    Encoded(Arc<str>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -160,6 +167,9 @@ fn write_lines(out: impl Write, rx: &mpsc::Receiver<Command>, drops: &Drops) {
                 Command::Line(v) => write_line(&mut out, &v),
                 Command::Record(r) => write_line(&mut out, &r),
                 Command::Shared(r) => write_line(&mut out, &*r),
+                Command::Encoded(line) => out
+                    .write_all(line.as_bytes())
+                    .and_then(|()| out.write_all(b"\n")),
                 Command::Flush(done) => {
                     waiting.push(done);
                     Ok(())
@@ -201,6 +211,11 @@ impl LogSink for StdoutSink {
 
     fn write_shared(&self, record: Arc<Record>) {
         self.queue(Command::Shared(record));
+    }
+
+    fn write_encoded(&self, record: Arc<Record>, line: Arc<str>) {
+        drop(record);
+        self.queue(Command::Encoded(line));
     }
 
     async fn flush(&self) {

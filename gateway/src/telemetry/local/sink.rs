@@ -5,8 +5,9 @@
 //! never from the wrapped sink — counted at once in
 //! `ferry_log_queue_dropped_total{sink="local"}` and reported by one `logs.dropped` record.
 //!
-//! A record is not copied for the store: the writer thread and the wrapped sink share it
-//! ([`LogSink::write_shared`]), and each serialises it on its own thread.
+//! A record is neither copied nor serialised twice for the store: it is serialised once,
+//! on the caller's thread, and the writer thread and the wrapped sink share the record and
+//! its JSON line ([`LogSink::write_encoded`]).
 
 use std::sync::{Arc, mpsc};
 
@@ -78,9 +79,11 @@ impl LogSink for LocalSink {
     }
 
     fn write_shared(&self, record: Arc<Record>) {
-        // One record for both: the store's writer and the wrapped sink only read it.
-        self.queue(Command::Record(record.clone()));
-        self.inner.write_shared(record);
+        // One record and one serialisation for both: the store keeps the JSON line the
+        // wrapped sink writes (stdout), and reads its filter columns from the record.
+        let line: Arc<str> = serde_json::to_string(&*record).unwrap_or_default().into();
+        self.queue(Command::Encoded(record.clone(), line.clone()));
+        self.inner.write_encoded(record, line);
     }
 
     async fn flush(&self) {

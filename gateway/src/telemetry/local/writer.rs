@@ -39,8 +39,10 @@ pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What the writer is sent.
 pub(super) enum Command {
-    /// A record built by telemetry (shared with the wrapped sink).
+    /// A record built by telemetry (the store's own report of drops).
     Record(Arc<Record>),
+    /// A record built by telemetry and its JSON, both shared with the wrapped sink.
+    Encoded(Arc<Record>, Arc<str>),
     /// A record as JSON.
     Value(Value),
     /// Answer once everything before is committed.
@@ -103,7 +105,8 @@ pub(super) fn open(path: &Path) -> Result<Connection, String> {
     Ok(conn)
 }
 
-fn insert(conn: &Connection, rec: &impl Fields) -> rusqlite::Result<()> {
+/// Inserts `rec`, stored as `json` (made by the caller) or serialised here.
+fn insert(conn: &Connection, rec: &impl Fields, json: Option<&str>) -> rusqlite::Result<()> {
     let text = |key: &str| {
         rec.field(key)
             .and_then(Value::as_str)
@@ -113,6 +116,8 @@ fn insert(conn: &Connection, rec: &impl Fields) -> rusqlite::Result<()> {
         .and_then(rfc3339_ms)
         .unwrap_or_else(now_ms);
     let action = text("event.action");
+    let doc: std::borrow::Cow<'_, str> =
+        json.map_or_else(|| rec.json().into(), std::borrow::Cow::Borrowed);
     conn.prepare_cached(INSERT)?.execute(params![
         ts,
         action,
@@ -122,7 +127,7 @@ fn insert(conn: &Connection, rec: &impl Fields) -> rusqlite::Result<()> {
         text("ferry.message_id"),
         text("ferry.published_id"),
         text("trace.id"),
-        rec.json(),
+        &*doc,
     ])?;
     // The fixed texts of the two events every delivery writes say nothing their action
     // does not: indexing them would cost most of the store's time (`-a` finds them).
@@ -239,8 +244,9 @@ pub(super) fn run(
             .and_then(|tx| {
                 for cmd in batch.drain(..) {
                     match cmd {
-                        Command::Record(r) => insert(&tx, &*r)?,
-                        Command::Value(v) => insert(&tx, &v)?,
+                        Command::Record(r) => insert(&tx, &*r, None)?,
+                        Command::Encoded(r, json) => insert(&tx, &*r, Some(&json))?,
+                        Command::Value(v) => insert(&tx, &v, None)?,
                         Command::Flush(_) => {}
                     }
                 }
