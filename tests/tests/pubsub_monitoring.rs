@@ -28,6 +28,13 @@ fn backend_toml(f: &Pubsub, monitoring: &MockMonitoring) -> String {
     )
 }
 
+/// A `ferry.toml` in `dir` with `backend` and subscription `orders`.
+fn orders_config(dir: &std::path::Path, backend: &str) -> std::path::PathBuf {
+    let path = dir.join("ferry.toml");
+    std::fs::write(&path, format!("{backend}\n[subscriptions.orders]\n")).unwrap();
+    path
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queue_stats_shows_the_samples_of_the_subscription_its_retries_and_its_dead_letters() {
     let f = Pubsub::new().await;
@@ -39,15 +46,7 @@ async fn queue_stats_shows_the_samples_of_the_subscription_its_retries_and_its_d
     // Another subscription's sample must not be counted.
     monitoring.sample("billing", 1000, SAMPLED);
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ferry.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "{}\n[subscriptions.orders]\n",
-            backend_toml(&f, &monitoring)
-        ),
-    )
-    .unwrap();
+    let path = orders_config(dir.path(), &backend_toml(&f, &monitoring));
 
     let out = run_cli(&path, &["queue", "stats", "--json"]).await;
     assert!(
@@ -111,12 +110,7 @@ async fn without_a_monitoring_endpoint_beside_the_emulator_stats_say_where_count
     let f = Pubsub::new().await;
     f.create_queues(&["orders"]).await;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ferry.toml");
-    std::fs::write(
-        &path,
-        format!("{}\n[subscriptions.orders]\n", f.backend_toml()),
-    )
-    .unwrap();
+    let path = orders_config(dir.path(), &f.backend_toml());
     let out = run_cli(&path, &["queue", "stats"]).await;
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");

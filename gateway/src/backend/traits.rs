@@ -87,6 +87,12 @@ pub trait Backend: Send + Sync + 'static {
         None
     }
 
+    /// Why there are no queue counts, for a backend with neither [`QueueStats`] nor
+    /// [`SampledStats`] (said by `ferry queue stats` and the console).
+    fn no_counts_reason(&self) -> String {
+        format!("the {} backend reports no queue counts", self.kind())
+    }
+
     /// The preflight capability (checks against the live backend), if the backend has it.
     fn preflight(&self) -> Option<&dyn Preflight> {
         None

@@ -21,33 +21,30 @@ use crate::{
 pub(super) async fn queue(cfg: &FerryConfig, cmd: QueueCommand) -> Result<(), CliError> {
     let QueueCommand::Stats { json } = cmd;
     let backend = open(cfg).await?;
-    let header = || {
-        if !json {
-            println!(
-                "{:<24} {:<32} {:>8} {:>9} {:>8} {:>8}",
-                "SUBSCRIPTION", "QUEUE", "READY", "IN-FLIGHT", "DELAYED", "DEAD"
-            );
-        }
+    let counts = match (backend.stats(), backend.sampled_stats()) {
+        (Some(stats), _) => Counts::Exact(stats),
+        (None, Some(sampled)) => Counts::Sampled(sampled),
+        (None, None) => return Err(CliError::failure(backend.no_counts_reason())),
     };
-    if let Some(stats) = backend.stats() {
-        let targets = targets(cfg, backend.as_ref(), None).await?;
-        header();
-        return exact(stats, &targets, json).await;
+    let targets = targets(cfg, backend.as_ref(), None).await?;
+    if !json {
+        println!(
+            "{:<24} {:<32} {:>8} {:>9} {:>8} {:>8}",
+            "SUBSCRIPTION", "QUEUE", "READY", "IN-FLIGHT", "DELAYED", "DEAD"
+        );
     }
-    if let Some(sampled) = backend.sampled_stats() {
-        let targets = targets(cfg, backend.as_ref(), None).await?;
-        header();
-        return samples(sampled, &targets, json).await;
+    match counts {
+        Counts::Exact(stats) => exact(stats, &targets, json).await,
+        Counts::Sampled(sampled) => samples(sampled, &targets, json).await,
     }
-    Err(CliError::failure(format!(
-        "the {} backend cannot report queue statistics{}",
-        backend.kind(),
-        if backend.kind() == "pubsub" {
-            " (Cloud Monitoring has them: set backend.pubsub.monitoring_endpoint beside the emulator)"
-        } else {
-            ""
-        }
-    )))
+}
+
+/// Where the counts come from.
+enum Counts<'a> {
+    /// The backend's own.
+    Exact(&'a dyn QueueStats),
+    /// A monitoring system's samples.
+    Sampled(&'a dyn SampledStats),
 }
 
 async fn exact(stats: &dyn QueueStats, targets: &[Target], json: bool) -> Result<(), CliError> {

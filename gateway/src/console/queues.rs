@@ -128,19 +128,13 @@ pub async fn read_state(
     };
     let read = async {
         if let Some(stats) = backend.stats() {
-            let (counts, partitions) = exact(backend, stats, queue, prefix, error_queue).await?;
+            let (counts, partitions) = exact(backend, stats, queue, prefix, error_queue)
+                .await
+                .map_err(|e| e.to_string())?;
             return Ok((counts, partitions, None));
         }
         let (Some(sampled), Some(queue), None) = (backend.sampled_stats(), queue, prefix) else {
-            return Err(format!(
-                "the {} backend reports no queue counts{}",
-                backend.kind(),
-                if backend.kind() == "pubsub" {
-                    " (Cloud Monitoring has them: backend.pubsub.monitoring_endpoint, unset beside the emulator)"
-                } else {
-                    ""
-                }
-            ));
+            return Err(backend.no_counts_reason());
         };
         let s = sampled
             .sampled(queue, error_queue)
@@ -152,11 +146,7 @@ pub async fn read_state(
             delayed: s.delayed,
             dead: s.dead,
         };
-        let sampled_ms = s
-            .sampled_at
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        Ok((counts, Vec::new(), Some(sampled_ms)))
+        Ok((counts, Vec::new(), Some(super::ms_of(s.sampled_at))))
     };
     match tokio::time::timeout(READ_TIMEOUT, read).await {
         Ok(Ok((counts, partitions, sampled_at_ms))) => QueueState {
@@ -178,34 +168,31 @@ async fn exact(
     queue: Option<&str>,
     prefix: Option<&str>,
     error_queue: &str,
-) -> Result<(Stats, Vec<Partition>), String> {
-    let read = async {
-        match (queue, prefix) {
-            (_, Some(prefix)) => {
-                let queues = realm_queues(backend, prefix, error_queue).await?;
-                let mut sum = Stats::default();
-                let mut partitions = Vec::new();
-                for q in queues {
-                    let s = stats.stats(&q, error_queue).await?;
-                    sum.ready += s.ready;
-                    sum.in_flight += s.in_flight;
-                    sum.delayed += s.delayed;
-                    partitions.push(Partition {
-                        queue: q,
-                        ready: s.ready,
-                        in_flight: s.in_flight,
-                        delayed: s.delayed,
-                    });
-                }
-                let e = stats.stats(error_queue, error_queue).await?;
-                sum.dead = e.ready + e.in_flight + e.delayed;
-                Ok::<_, backend::BackendError>((sum, partitions))
+) -> Result<(Stats, Vec<Partition>), backend::BackendError> {
+    match (queue, prefix) {
+        (_, Some(prefix)) => {
+            let queues = realm_queues(backend, prefix, error_queue).await?;
+            let mut sum = Stats::default();
+            let mut partitions = Vec::new();
+            for q in queues {
+                let s = stats.stats(&q, error_queue).await?;
+                sum.ready += s.ready;
+                sum.in_flight += s.in_flight;
+                sum.delayed += s.delayed;
+                partitions.push(Partition {
+                    queue: q,
+                    ready: s.ready,
+                    in_flight: s.in_flight,
+                    delayed: s.delayed,
+                });
             }
-            (Some(queue), None) => Ok((stats.stats(queue, error_queue).await?, Vec::new())),
-            (None, None) => Ok((Stats::default(), Vec::new())),
+            let e = stats.stats(error_queue, error_queue).await?;
+            sum.dead = e.ready + e.in_flight + e.delayed;
+            Ok((sum, partitions))
         }
-    };
-    read.await.map_err(|e| e.to_string())
+        (Some(queue), None) => Ok((stats.stats(queue, error_queue).await?, Vec::new())),
+        (None, None) => Ok((Stats::default(), Vec::new())),
+    }
 }
 
 /// How much of a payload a preview shows.

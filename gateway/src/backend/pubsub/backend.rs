@@ -307,6 +307,12 @@ impl Backend for PubsubBackend {
     }
 
     fn sampled_stats(&self) -> Option<&dyn SampledStats> {
-        self.monitoring.as_ref().map(|_| self as &dyn SampledStats)
+        self.monitoring.as_deref().map(|m| m as &dyn SampledStats)
+    }
+
+    fn no_counts_reason(&self) -> String {
+        "the pubsub backend reports no queue counts: Pub/Sub's API has none and the emulator no \
+         Cloud Monitoring (set backend.pubsub.monitoring_endpoint to read one)"
+            .to_owned()
     }
 }

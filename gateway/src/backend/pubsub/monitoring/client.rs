@@ -24,7 +24,8 @@ const MAX_PAGES: usize = 10;
 pub(in crate::backend::pubsub) struct Monitoring {
     http: reqwest::Client,
     endpoint: String,
-    project: String,
+    /// The backend's settings (the project; the retry subscriptions' names).
+    pub(super) config: PubsubConfig,
     token: Option<Arc<dyn TokenSource>>,
 }
 
@@ -56,7 +57,7 @@ impl Monitoring {
         Ok(Some(Self {
             http,
             endpoint,
-            project: config.project.clone(),
+            config: config.clone(),
             token,
         }))
     }
@@ -74,7 +75,7 @@ impl Monitoring {
             let url = format!(
                 "{}{}",
                 self.endpoint,
-                query::path_and_query(&self.project, subs, now, token.as_deref())
+                query::path_and_query(&self.config.project, subs, now, token.as_deref())
             );
             let body = self.get(&url, subs).await?;
             token = query::read_page(&body, &mut newest).map_err(|e| {
@@ -126,7 +127,7 @@ impl Monitoring {
                 queue,
                 reason: format!(
                     "Cloud Monitoring refused to give its counts ({text}): ferry needs roles/monitoring.viewer on project `{}`",
-                    self.project
+                    self.config.project
                 ),
             },
             400 | 404 => BackendError::Queue {

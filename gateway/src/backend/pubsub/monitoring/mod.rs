@@ -7,7 +7,7 @@
 //!
 //! The request and the reading of the answer are pure ([`query`]); the HTTP call, its
 //! credentials and its bounds are in [`client`]; [`stats`] maps the three figures onto a
-//! ferry queue.
+//! ferry queue (the Pub/Sub backend hands out its [`Monitoring`]).
 
 mod client;
 mod query;

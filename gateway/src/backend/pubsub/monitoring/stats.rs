@@ -4,19 +4,14 @@
 
 use async_trait::async_trait;
 
-use crate::backend::{BackendError, Sampled, SampledStats, pubsub::PubsubBackend};
+use super::Monitoring;
+use crate::backend::{BackendError, Sampled, SampledStats};
 
 #[async_trait]
-impl SampledStats for PubsubBackend {
+impl SampledStats for Monitoring {
     async fn sampled(&self, queue: &str, error_queue: &str) -> Result<Sampled, BackendError> {
-        let Some(monitoring) = &self.monitoring else {
-            return Err(BackendError::Queue {
-                queue: queue.to_owned(),
-                reason: "no Cloud Monitoring to read (backend.pubsub.monitoring_endpoint)".into(),
-            });
-        };
         let retry = self.config.retry_id(queue);
-        let got = monitoring.backlogs(&[queue, &retry, error_queue]).await?;
+        let got = self.backlogs(&[queue, &retry, error_queue]).await?;
         let main = got.get(queue).ok_or_else(|| BackendError::Queue {
             queue: queue.to_owned(),
             reason: format!(
