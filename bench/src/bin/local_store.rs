@@ -13,12 +13,16 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::VecDeque,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use clap::Parser;
 use ferry::telemetry::{
     Event, LogSink, MessageContext, Metrics, Origin, Record, events,
-    local::{LocalSink, LocalStore},
+    local::{LocalSink, LocalStore, LogQuery, LogReader},
     sink::StdoutSink,
 };
 
@@ -26,11 +30,15 @@ use ferry::telemetry::{
 #[derive(Debug, Parser)]
 #[command(about = "CPU and bytes per 1000 log events written to the local log store")]
 struct Args {
-    /// Events per round.
-    #[arg(long, default_value_t = 100_000)]
-    events: usize,
+    /// Messages per round (two events each: `message.received`, then `message.done`).
+    #[arg(long, default_value_t = 50_000)]
+    messages: usize,
+    /// Messages per second, as ferry would log them under load (0: as fast as the sinks
+    /// take them, in chunks of half a queue).
+    #[arg(long, default_value_t = 10_000)]
+    rate: u64,
     /// Rounds of each (store off, store on, alternating).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 3)]
     rounds: usize,
 }
 
@@ -49,42 +57,111 @@ fn cpu_seconds() -> f64 {
     (fields.get(11).copied().unwrap_or(0.0) + fields.get(12).copied().unwrap_or(0.0)) / hz
 }
 
-fn records(origin: &Origin, n: usize) -> Vec<Record> {
-    (0..n)
-        .map(|i| {
-            let ctx = MessageContext {
-                subscription: "orders".into(),
-                queue: "orders".into(),
-                message_id: format!("0192f3a1-7c2e-7d41-9a55-{i:012}"),
-                attempt: 1,
-                realm: format!("client-{}", i % 50),
-                trace_id: format!("{:032x}", i as u128 * 7919 + 1),
-                span_id: format!("{:016x}", i as u64 * 31 + 1),
-                series: None,
-            };
-            let mut r = Record::new(origin);
-            events::Done {
-                ctx: &ctx,
-                duration: Duration::from_micros(1500 + (i as u64 % 1000)),
-                published: i % 3,
-            }
-            .fill(&mut r);
-            r
+/// CPU seconds of this process's threads named `name` (from `/proc/self/task`).
+fn thread_cpu_seconds(name: &str) -> f64 {
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100) as f64;
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0.0;
+    };
+    tasks
+        .flatten()
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim_end() == name)
         })
-        .collect()
+        .map(|t| {
+            let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
+            let after = stat.rsplit_once(") ").map(|(_, r)| r).unwrap_or_default();
+            let f: Vec<f64> = after
+                .split_whitespace()
+                .map(|x| x.parse().unwrap_or(0.0))
+                .collect();
+            (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / hz
+        })
+        .sum()
 }
 
-/// Events written between two flushes: half of a sink's bounded queue.
+/// The context of message `i`: random ids, as real queues and traces have them (the
+/// store's indexes see keys in no order).
+fn context(i: usize) -> MessageContext {
+    MessageContext {
+        subscription: "orders".into(),
+        queue: "orders".into(),
+        message_id: uuid::Uuid::new_v4().to_string(),
+        attempt: 1,
+        realm: format!("client-{}", i % 50),
+        trace_id: uuid::Uuid::new_v4().simple().to_string(),
+        span_id: uuid::Uuid::new_v4().simple().to_string()[..16].to_owned(),
+        series: None,
+    }
+}
+
+fn received(origin: &Origin, ctx: &MessageContext) -> Record {
+    let mut r = Record::new(origin);
+    events::Received(ctx).fill(&mut r);
+    r
+}
+
+fn done(origin: &Origin, ctx: &MessageContext, i: usize) -> Record {
+    let mut r = Record::new(origin);
+    events::Done {
+        ctx,
+        duration: Duration::from_micros(1500 + (i as u64 % 1000)),
+        published: 0,
+    }
+    .fill(&mut r);
+    r
+}
+
+/// Events written between two flushes when not paced: half of a sink's bounded queue.
 const CHUNK: usize = ferry::telemetry::sink::QUEUE / 2;
 
-async fn write_all(sink: &dyn LogSink, batch: Vec<Record>) -> f64 {
+/// How long a message is "handled": its done event follows its received event by this.
+const HANDLING: Duration = Duration::from_millis(2);
+
+/// Writes the events of `messages` messages into `sink`, `rate` messages per second (each
+/// `message.done` [`HANDLING`] after its `message.received`), then flushes; returns the
+/// process's CPU seconds spent.
+async fn write_all(sink: &dyn LogSink, origin: &Origin, messages: usize, rate: u64) -> f64 {
     let cpu0 = cpu_seconds();
-    // In chunks that fit the bounded queues: a producer faster than the writer would
-    // have records dropped (and counted) instead.
-    for (i, r) in batch.into_iter().enumerate() {
-        sink.write_record(r);
-        if i % CHUNK == CHUNK - 1 {
-            sink.flush().await;
+    let started = Instant::now();
+    let mut handling: VecDeque<(Instant, usize, MessageContext)> = VecDeque::new();
+    let mut next = 0;
+    let mut written = 0;
+    while next < messages || !handling.is_empty() {
+        let now = Instant::now();
+        let due = if rate == 0 {
+            (next + CHUNK / 2).min(messages)
+        } else {
+            let elapsed = now.duration_since(started).as_secs_f64();
+            ((elapsed * rate as f64) as usize).min(messages)
+        };
+        while next < due {
+            let ctx = context(next);
+            sink.write_record(received(origin, &ctx));
+            handling.push_back((now, next, ctx));
+            next += 1;
+            written += 1;
+        }
+        while let Some((at, _, _)) = handling.front() {
+            if rate != 0 && now.duration_since(*at) < HANDLING && next < messages {
+                break;
+            }
+            let Some((_, i, ctx)) = handling.pop_front() else {
+                break;
+            };
+            sink.write_record(done(origin, &ctx, i));
+            written += 1;
+        }
+        if rate == 0 {
+            if written >= CHUNK {
+                sink.flush().await;
+                written = 0;
+            }
+        } else {
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }
     sink.flush().await;
@@ -104,16 +181,27 @@ fn stdout(origin: &Origin, metrics: &Arc<Metrics>) -> Arc<dyn LogSink> {
 async fn main() {
     let args = Args::parse();
     let origin = Origin::new("bench", Some("1.0.0"));
-    let sample = serde_json::to_vec(&records(&origin, 1)[0]).unwrap().len();
+    let sample = serde_json::to_vec(&done(&origin, &context(0), 0))
+        .unwrap()
+        .len();
+    let events = 2 * args.messages;
     println!(
-        "local_store: events={} rounds={} (one event: {sample} bytes of JSON)",
-        args.events, args.rounds
+        "local_store: messages={} ({events} events) rate={}/s rounds={} (one message.done: {sample} bytes of JSON)",
+        args.messages, args.rate, args.rounds
     );
-    let per_k = |x: f64| x * 1000.0 / args.events as f64;
+    let per_k = |x: f64| x * 1000.0 / events as f64;
     let (mut off, mut on, mut bytes) = (Vec::new(), Vec::new(), Vec::new());
+    let mut in_writer = Vec::new();
+    let mut lookups = Vec::new();
     for round in 1..=args.rounds {
         let metrics = Arc::new(Metrics::new());
-        let cpu_off = write_all(&*stdout(&origin, &metrics), records(&origin, args.events)).await;
+        let cpu_off = write_all(
+            &*stdout(&origin, &metrics),
+            &origin,
+            args.messages,
+            args.rate,
+        )
+        .await;
 
         let dir = tempfile::tempdir().unwrap();
         let store = LocalStore {
@@ -123,7 +211,8 @@ async fn main() {
         };
         let sink =
             LocalSink::start(&store, stdout(&origin, &metrics), origin.clone(), metrics).unwrap();
-        let cpu_on = write_all(&sink, records(&origin, args.events)).await;
+        let cpu_on = write_all(&sink, &origin, args.messages, args.rate).await;
+        let writer = thread_cpu_seconds("ferry-log-store");
         drop(sink);
         let conn = rusqlite::Connection::open(&store.path).unwrap();
         conn.busy_timeout(Duration::from_secs(10)).unwrap();
@@ -134,12 +223,34 @@ async fn main() {
             .unwrap();
         let size = std::fs::metadata(&store.path).unwrap().len();
         let per_event = size as f64 / stored.max(1) as f64;
+        // What reading one story costs in a store this full: a message in the middle.
+        let middle: String = conn
+            .query_row(
+                "SELECT message_id FROM records WHERE id = (SELECT max(id) / 2 FROM records)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let reader = LogReader::open(&store.path).unwrap();
+        let started = Instant::now();
+        let story = reader
+            .read(&LogQuery {
+                message: Some(middle),
+                limit: 100,
+                ..LogQuery::default()
+            })
+            .unwrap();
+        let lookup = started.elapsed();
+        assert_eq!(story.len(), 2, "a message's story is its received and done");
+        lookups.push(lookup.as_secs_f64() * 1000.0);
         println!(
-            "round {round}: store off {:.4} s CPU per 1000 events; on {:.4} s ({:+.2} µs per event); {stored} stored, {per_event:.0} bytes per event in the file",
+            "round {round}: store off {:.4} s CPU per 1000 events; on {:.4} s ({:+.2} µs per event, {:.2} µs in its writer thread); {stored} stored, {per_event:.0} bytes per event in the file; one story read in {lookup:.1?}",
             per_k(cpu_off),
             per_k(cpu_on),
-            (cpu_on - cpu_off) * 1e6 / args.events as f64
+            (cpu_on - cpu_off) * 1e6 / events as f64,
+            writer * 1e6 / events as f64
         );
+        in_writer.push(writer * 1e6 / events as f64);
         off.push(per_k(cpu_off));
         on.push(per_k(cpu_on));
         bytes.push(per_event);
@@ -154,8 +265,12 @@ async fn main() {
     let deltas: Vec<f64> = on.iter().zip(&off).map(|(x, y)| (x - y) * 1000.0).collect();
     let (e, g) = range(&deltas);
     let (h, i) = range(&bytes);
+    let (w, x) = range(&in_writer);
+    let (y, z) = range(&lookups);
     println!("store off: {a:.4}–{b:.4} s CPU per 1000 events");
     println!("store on:  {c:.4}–{d:.4} s CPU per 1000 events");
     println!("added:     {e:.2}–{g:.2} µs CPU per event");
+    println!("writer:    {w:.2}–{x:.2} µs CPU per event in the store's writer thread");
     println!("file:      {h:.0}–{i:.0} bytes per event");
+    println!("story:     {y:.1}–{z:.1} ms to read one message's story from the full store");
 }

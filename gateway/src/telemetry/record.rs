@@ -46,12 +46,16 @@ impl Origin {
     }
 }
 
-/// One log record under construction: its fields in the order they were first set (a
-/// field set again keeps its place and takes the new value). Field names are mostly
-/// literals and are not copied; a record serialises itself without becoming a
-/// [`serde_json::Value`] first, which matters at one or two records per message.
+/// One log record under construction: its time, written first as `@timestamp`, then its
+/// fields in the order they were first set (a field set again keeps its place and takes
+/// the new value). Field names are mostly literals and are not copied; the time is
+/// formatted only when the record is written; a record serialises itself without becoming
+/// a [`serde_json::Value`] first, which matters at one or two records per message.
 #[derive(Debug, Clone)]
-pub struct Record(Vec<(Cow<'static, str>, Value)>);
+pub struct Record {
+    at: SystemTime,
+    fields: Vec<(Cow<'static, str>, Value)>,
+}
 
 /// The message a record is about.
 #[derive(Debug, Clone, Default)]
@@ -75,39 +79,58 @@ pub struct MessageContext {
     pub series: Option<std::sync::Arc<super::metrics::MessageSeries>>,
 }
 
-fn timestamp(t: SystemTime) -> String {
-    time::OffsetDateTime::from(t)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+/// `t` in RFC 3339 (UTC, nanoseconds), formatted into `buf`; the text written (empty for a
+/// time RFC 3339 cannot write).
+fn timestamp(t: SystemTime, buf: &mut [u8; 40]) -> &str {
+    let mut out = std::io::Cursor::new(&mut buf[..]);
+    let formatted = time::OffsetDateTime::from(t)
+        .format_into(&mut out, &time::format_description::well_known::Rfc3339);
+    let end = match formatted {
+        Ok(_) => usize::try_from(out.position()).unwrap_or(0),
+        Err(_) => 0,
+    };
+    std::str::from_utf8(&buf[..end]).unwrap_or_default()
 }
 
 impl Record {
     /// A record stamped now, from `origin`, at level info.
     pub fn new(origin: &Origin) -> Self {
         let mut fields = Vec::with_capacity(16);
-        fields.push(("@timestamp".into(), timestamp(SystemTime::now()).into()));
         fields.push(("log.level".into(), "info".into()));
         fields.push(("service.name".into(), origin.service.as_str().into()));
         fields.push(("service.version".into(), origin.version.as_str().into()));
         fields.push(("host.name".into(), origin.host.as_str().into()));
         fields.push(("ferry.version".into(), FERRY_VERSION.into()));
         fields.push(("ecs.version".into(), ECS_VERSION.into()));
-        Self(fields)
+        Self {
+            at: SystemTime::now(),
+            fields,
+        }
     }
 
     /// Sets any field (`key` is usually a literal; a computed name is an owned `String`).
     pub fn set(&mut self, key: impl Into<Cow<'static, str>>, value: impl Into<Value>) -> &mut Self {
         let (key, value) = (key.into(), value.into());
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
+        match self.fields.iter_mut().find(|(k, _)| *k == key) {
             Some((_, v)) => *v = value,
-            None => self.0.push((key, value)),
+            None => self.fields.push((key, value)),
         }
         self
     }
 
-    /// The value of field `key`, if it is set.
+    /// The value of field `key`, if it is set (`@timestamp` is [`Record::at`]).
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// The fields after `@timestamp`, in order.
+    pub fn fields(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.fields.iter().map(|(k, v)| (&**k, v))
+    }
+
+    /// The record's time (`@timestamp`).
+    pub fn at(&self) -> SystemTime {
+        self.at
     }
 
     /// Sets `event.action`.
@@ -145,7 +168,8 @@ impl Record {
 
     /// Overrides `@timestamp`.
     pub fn time(&mut self, t: SystemTime) -> &mut Self {
-        self.set("@timestamp", timestamp(t))
+        self.at = t;
+        self
     }
 
     /// Writes the message context as `ferry.*`, `trace.id` and `span.id`.
@@ -168,10 +192,11 @@ impl Record {
 
     /// The finished JSON object.
     pub fn into_value(self) -> Value {
+        let mut buf = [0; 40];
+        let at = ("@timestamp".to_owned(), timestamp(self.at, &mut buf).into());
         Value::Object(
-            self.0
-                .into_iter()
-                .map(|(k, v)| (k.into_owned(), v))
+            std::iter::once(at)
+                .chain(self.fields.into_iter().map(|(k, v)| (k.into_owned(), v)))
                 .collect::<Map<String, Value>>(),
         )
     }
@@ -179,8 +204,10 @@ impl Record {
 
 impl Serialize for Record {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
+        let mut map = serializer.serialize_map(Some(self.fields.len() + 1))?;
+        let mut buf = [0; 40];
+        map.serialize_entry("@timestamp", timestamp(self.at, &mut buf))?;
+        for (k, v) in &self.fields {
             map.serialize_entry(k, v)?;
         }
         map.end()

@@ -6,19 +6,26 @@
 //!
 //! - [`config`]: `[logs.local]` and where the store lives.
 //! - [`sink`]: the [`LogSink`](super::LogSink) in front of stdout or Elasticsearch.
-//! - [`writer`]: the one writer thread (batched inserts, the bounds).
+//! - [`writer`]: the one writer thread (gathered records committed together, the bounds).
+//! - [`insert`]: one record's rows; [`trim`]: the bounds; [`store`]: opening and upgrading.
 //! - [`query`]: the read API: a [`LogQuery`] in, [`StoredRecord`]s out.
-//! - [`schema`]: the tables and the FTS5 index.
+//! - [`schema`]: the tables, the key index and the FTS5 index.
 
 pub mod config;
+#[cfg(feature = "embedded")]
+mod insert;
 #[cfg(feature = "embedded")]
 pub mod query;
 #[cfg(feature = "embedded")]
 mod schema;
 #[cfg(feature = "embedded")]
 pub mod sink;
+#[cfg(feature = "embedded")]
+mod store;
 #[cfg(all(test, feature = "embedded"))]
 mod tests;
+#[cfg(feature = "embedded")]
+mod trim;
 #[cfg(feature = "embedded")]
 mod writer;
 

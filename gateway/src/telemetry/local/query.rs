@@ -2,8 +2,9 @@
 //! console can fill in as well) becomes one SQL statement ([`build`], pure, unit-tested),
 //! and a [`LogReader`] runs it on a read-only connection and returns [`StoredRecord`]s.
 //!
-//! Text search uses the FTS5 index of `message` and `error.message`: every word must
-//! match, `"a phrase"` matches the words in order, `pre*` matches a prefix and `-word`
+//! A message id or a trace id is looked up by its hash in `record_keys`, then checked
+//! exactly against the record's columns. Text search uses the FTS5 index of `message` and
+//! `error.message`: every word must match, `"a phrase"` matches the words in order, `pre*` matches a prefix and `-word`
 //! excludes — the same forms as Elasticsearch's simple query string in `ferry logs`.
 //! The fixed texts of `message.received` and `message.done` ("message received", "message
 //! done") are not indexed: they say nothing the action does not, two records per message
@@ -14,7 +15,10 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags, types::Value as Sql};
 use serde_json::Value;
 
-use super::writer::BUSY_TIMEOUT;
+use super::{
+    schema::{VERSION, key_hash},
+    store::BUSY_TIMEOUT,
+};
 
 /// Which records come back, and in what order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -121,12 +125,23 @@ pub fn build(q: &LogQuery) -> Result<(String, Vec<Sql>), String> {
         params.push(v);
         format!("?{}", params.len())
     };
+    // The hashes in `record_keys` find the records; the columns then decide exactly.
     if let Some(id) = &q.message {
+        let h = param(&mut params, Sql::Integer(key_hash(id)));
         let p = param(&mut params, Sql::Text(id.clone()));
-        filters.push(format!("(message_id = {p} OR published_id = {p})"));
+        filters.push(format!(
+            "id IN (SELECT id FROM record_keys WHERE message = {h} OR published = {h}) \
+             AND (message_id = {p} OR published_id = {p})"
+        ));
+    }
+    if let Some(id) = &q.trace {
+        let h = param(&mut params, Sql::Integer(key_hash(id)));
+        let p = param(&mut params, Sql::Text(id.clone()));
+        filters.push(format!(
+            "id IN (SELECT id FROM record_keys WHERE trace = {h}) AND trace_id = {p}"
+        ));
     }
     for (column, value) in [
-        ("trace_id", &q.trace),
         ("subscription", &q.subscription),
         ("realm", &q.realm),
         ("outcome", &q.outcome),
@@ -194,6 +209,20 @@ impl LogReader {
         .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
         conn.busy_timeout(BUSY_TIMEOUT)
             .map_err(|e| format!("{}: {e}", path.display()))?;
+        let layout: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| format!("reading {}: {e}", path.display()))?;
+        if layout != VERSION {
+            let why = if layout < VERSION {
+                "an older ferry wrote it; the next `ferry run` of this version upgrades it"
+            } else {
+                "a newer ferry wrote it"
+            };
+            return Err(format!(
+                "the log store at {} has layout {layout}, this ferry reads layout {VERSION}: {why}",
+                path.display()
+            ));
+        }
         Ok(Self {
             conn,
             path: path.to_owned(),

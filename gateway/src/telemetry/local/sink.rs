@@ -17,6 +17,7 @@ use tokio::sync::oneshot;
 
 use super::{
     config::LocalStore,
+    store,
     writer::{self, Command},
 };
 use crate::telemetry::{
@@ -47,7 +48,7 @@ impl LocalSink {
         origin: Origin,
         metrics: Arc<Metrics>,
     ) -> Result<Self, String> {
-        let conn = writer::open(&store.path)?;
+        let conn = store::open(&store.path)?;
         let (tx, rx) = mpsc::sync_channel(QUEUE);
         let drops = Arc::new(Drops::new("local", origin, metrics));
         let reports = drops.clone();

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::{
     LocalConfig, LocalStore, LogQuery, LogReader, Order,
     query::{build, fts_expression},
-    writer,
+    schema, store,
 };
 
 #[test]
@@ -32,15 +32,53 @@ fn every_filter_becomes_a_parameter() {
     let (sql, params) = build(&q).unwrap();
     assert_eq!(
         sql,
-        "SELECT id, doc FROM records WHERE (message_id = ?1 OR published_id = ?1) AND trace_id = ?2 \
-         AND subscription = ?3 AND realm = ?4 AND outcome = ?5 AND action = ?6 AND ts >= ?7 \
-         AND ts <= ?8 AND id > ?9 AND id IN (SELECT rowid FROM records_text WHERE records_text \
-         MATCH ?10) ORDER BY ts DESC, id DESC LIMIT ?11"
+        "SELECT id, doc FROM records WHERE id IN (SELECT id FROM record_keys WHERE message = ?1 \
+         OR published = ?1) AND (message_id = ?2 OR published_id = ?2) AND id IN (SELECT id FROM \
+         record_keys WHERE trace = ?3) AND trace_id = ?4 AND subscription = ?5 AND realm = ?6 \
+         AND outcome = ?7 AND action = ?8 AND ts >= ?9 AND ts <= ?10 AND id > ?11 AND id IN \
+         (SELECT rowid FROM records_text WHERE records_text MATCH ?12) ORDER BY ts DESC, id DESC \
+         LIMIT ?13"
     );
-    assert_eq!(params[0], Sql::Text("m1".into()));
-    assert_eq!(params[6], Sql::Integer(5));
-    assert_eq!(params[9], Sql::Text("\"boom\"".into()));
-    assert_eq!(params[10], Sql::Integer(10));
+    assert_eq!(params[0], Sql::Integer(schema::key_hash("m1")));
+    assert_eq!(params[1], Sql::Text("m1".into()));
+    assert_eq!(params[2], Sql::Integer(schema::key_hash("t1")));
+    assert_eq!(params[8], Sql::Integer(5));
+    assert_eq!(params[11], Sql::Text("\"boom\"".into()));
+    assert_eq!(params[12], Sql::Integer(10));
+}
+
+#[test]
+fn a_story_is_found_through_the_key_table_never_by_reading_every_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let bounds = store(dir.path(), 1 << 30, Duration::from_secs(3600));
+    let conn = store::open(&bounds.path).unwrap();
+    for q in [
+        LogQuery {
+            message: Some("m1".into()),
+            limit: 10,
+            ..LogQuery::default()
+        },
+        LogQuery {
+            trace: Some("t1".into()),
+            order: Order::Latest,
+            limit: 10,
+            ..LogQuery::default()
+        },
+    ] {
+        let (sql, params) = build(&q).unwrap();
+        let mut plan = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let steps: Vec<String> = plan
+            .query_map(rusqlite::params_from_iter(params), |r| r.get(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let plan = steps.join(" | ");
+        assert!(
+            plan.contains("SEARCH records USING INTEGER PRIMARY KEY")
+                && !plan.contains("SCAN records"),
+            "{plan}"
+        );
+    }
 }
 
 #[test]
@@ -88,78 +126,12 @@ fn the_store_is_on_with_the_embedded_backend_and_next_to_its_file() {
     assert_eq!(off.resolve(Some(std::path::Path::new("q.db"))), None);
 }
 
-fn store(dir: &std::path::Path, max_size: u64, max_age: Duration) -> LocalStore {
+pub(super) fn store(dir: &std::path::Path, max_size: u64, max_age: Duration) -> LocalStore {
     LocalStore {
         path: dir.join("logs.db"),
         max_size,
         max_age,
     }
-}
-
-fn fill(conn: &rusqlite::Connection, n: usize, ts: &str) {
-    let tx = conn.unchecked_transaction().unwrap();
-    for i in 0..n {
-        let doc = json!({"@timestamp": ts, "event.action": "x", "message": format!("record {i} {}", "pad ".repeat(50))});
-        tx.execute(
-            "INSERT INTO records (ts, doc) VALUES (?1, ?2)",
-            rusqlite::params![writer::rfc3339_ms(ts).unwrap(), doc.to_string()],
-        )
-        .unwrap();
-    }
-    tx.commit().unwrap();
-}
-
-#[test]
-fn trimming_keeps_the_file_within_max_size() {
-    let dir = tempfile::tempdir().unwrap();
-    let bounds = store(dir.path(), 256 * 1024, Duration::from_secs(3600));
-    let conn = writer::open(&bounds.path).unwrap();
-    let now = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
-    fill(&conn, 5000, &now);
-    writer::trim(&conn, &bounds).unwrap();
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-        .unwrap();
-    let size = std::fs::metadata(&bounds.path).unwrap().len();
-    let q = |p: &str| conn.query_row(p, [], |r| r.get::<_, i64>(0)).unwrap();
-    assert!(
-        size <= 256 * 1024,
-        "{size} bytes; pages {} free {} vacuum {}",
-        q("PRAGMA page_count"),
-        q("PRAGMA freelist_count"),
-        q("PRAGMA auto_vacuum")
-    );
-    let left: i64 = conn
-        .query_row("SELECT count(*) FROM records", [], |r| r.get(0))
-        .unwrap();
-    assert!(left > 0 && left < 5000, "{left} records left");
-    // The newest survive.
-    let max: i64 = conn
-        .query_row("SELECT max(id) FROM records", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(max, 5000);
-}
-
-#[test]
-fn trimming_deletes_what_is_older_than_max_age() {
-    let dir = tempfile::tempdir().unwrap();
-    let bounds = store(dir.path(), 1 << 30, Duration::from_secs(60));
-    let conn = writer::open(&bounds.path).unwrap();
-    fill(&conn, 10, "2020-01-01T00:00:00Z");
-    let now = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
-    fill(&conn, 3, &now);
-    writer::trim(&conn, &bounds).unwrap();
-    let reader = LogReader::open(&bounds.path).unwrap();
-    let left = reader
-        .read(&LogQuery {
-            limit: 100,
-            ..LogQuery::default()
-        })
-        .unwrap();
-    assert_eq!(left.len(), 3);
 }
 
 #[test]

@@ -56,3 +56,19 @@ fn serialising_directly_equals_the_value() {
     assert_eq!(direct["span.id"], "b7ad6b7169203331");
     assert_eq!(direct["ecs.version"], super::ECS_VERSION);
 }
+
+#[test]
+fn the_time_is_written_whole_in_rfc_3339() {
+    let at = std::time::UNIX_EPOCH + std::time::Duration::new(1_767_323_045, 123_456_789);
+    let mut r = Record::new(&origin());
+    r.time(at);
+    let line = serde_json::to_string(&r).unwrap_or_default();
+    assert!(
+        line.starts_with("{\"@timestamp\":\"2026-01-02T03:04:05.123456789Z\","),
+        "{line}"
+    );
+    assert_eq!(
+        r.into_value()["@timestamp"],
+        "2026-01-02T03:04:05.123456789Z"
+    );
+}
