@@ -6,6 +6,8 @@
 //! files with `buf generate`.
 #![allow(missing_docs, clippy::all, unreachable_pub)]
 
+pub mod codec;
+
 /// `ferry.v1`: the worker protocol and gateway API.
 pub mod v1 {
     tonic::include_proto!("ferry.v1");

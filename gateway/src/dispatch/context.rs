@@ -1,6 +1,7 @@
-//! [`SubscriptionContext`]: everything one subscription's poller and deliveries share.
+//! [`SubscriptionContext`]: everything one subscription's poller and deliveries share,
+//! behind one `Arc`: a delivery takes a clone, which copies no string.
 
-use std::sync::Arc;
+use std::{ops::Deref, sync::Arc};
 
 use super::Admission;
 use crate::{
@@ -11,9 +12,13 @@ use crate::{
     worker::{HealthWatch, WorkerClient},
 };
 
-/// One subscription at run time.
+/// One subscription at run time (its [`Parts`], shared).
 #[derive(Clone)]
-pub struct SubscriptionContext {
+pub struct SubscriptionContext(Arc<Parts>);
+
+/// What a subscription's poller and deliveries share.
+#[derive(Clone)]
+pub struct Parts {
     /// Its name.
     pub name: String,
     /// The queue consumed.
@@ -51,7 +56,7 @@ impl SubscriptionContext {
         telemetry: Telemetry,
         shutdown: Shutdown,
     ) -> Self {
-        Self {
+        Self(Arc::new(Parts {
             name: name.to_owned(),
             queue: config.queue_name(name),
             error_queue: config.error_queue_name(name),
@@ -63,14 +68,23 @@ impl SubscriptionContext {
             health,
             telemetry,
             shutdown,
-        }
+        }))
     }
 
     /// The context under the console's `controls` for this subscription (the admission
     /// follows them; needs a tokio runtime).
     #[must_use]
-    pub fn with_controls(mut self, controls: crate::control::Applied) -> Self {
-        self.admission = Arc::new(Admission::with_controls(&self.config, controls));
-        self
+    pub fn with_controls(self, controls: crate::control::Applied) -> Self {
+        let mut parts = Arc::unwrap_or_clone(self.0);
+        parts.admission = Arc::new(Admission::with_controls(&parts.config, controls));
+        Self(Arc::new(parts))
+    }
+}
+
+impl Deref for SubscriptionContext {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.0
     }
 }

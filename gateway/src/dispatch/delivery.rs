@@ -133,14 +133,16 @@ pub(super) async fn deliver(
                 "delivered {} times without being settled (ferry stopped or lost the lease while handling it)",
                 msg.attempt - 1
             );
-            return settler.dead_letter("max_attempts", &error).await;
+            return Box::pin(settler.dead_letter("max_attempts", &error)).await;
         }
         let trace = inspected.trace.clone();
         let call_started = SystemTime::now();
-        let call = sub.worker.handle(
+        // Boxed: the gRPC call's future is most of a delivery's state, which tokio moves
+        // into the task and out again; on the heap it is written once.
+        let call = Box::pin(sub.worker.handle(
             request(&sub, &msg, inspected),
             sub.config.handler_timeout.get(),
-        );
+        ));
         let result = tokio::select! {
             r = call => Some(r),
             () = sub.shutdown.force.cancelled() => None,
@@ -158,16 +160,16 @@ pub(super) async fn deliver(
         let outcome = match result {
             Some(Ok(response)) => {
                 let outcome = outcome_name(&response);
-                settler.response(response, took, &trace).await;
+                Box::pin(settler.response(response, took, &trace)).await;
                 outcome
             }
             Some(Err(status)) => {
-                settler.status(status, took).await;
+                Box::pin(settler.status(status, took)).await;
                 "status"
             }
             None => {
                 sub.shutdown.count_handed_back();
-                settler.hand_back("shutdown", Duration::ZERO).await;
+                Box::pin(settler.hand_back("shutdown", Duration::ZERO)).await;
                 "hand_back"
             }
         };
@@ -185,7 +187,7 @@ pub(super) async fn deliver(
             "ferry failed while handling the message: {}",
             panic_message(panic.as_ref())
         );
-        let fallback = AssertUnwindSafe(settler.retry(&error, None, started.elapsed()));
+        let fallback = AssertUnwindSafe(Box::pin(settler.retry(&error, None, started.elapsed())));
         let settled = tokio::select! {
             biased;
             r = fallback.catch_unwind() => r.is_ok(),
