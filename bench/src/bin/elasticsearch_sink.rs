@@ -17,12 +17,11 @@ use std::{
 
 use clap::Parser;
 use ferry::telemetry::{
-    Event, LogSink, MessageContext, Metrics, Origin, Record,
+    Event, Line, LogSink, MessageContext, Metrics, Origin, Record,
     elasticsearch::{ElasticsearchConfig, ElasticsearchSink},
     events,
     sink::StdoutSink,
 };
-use serde_json::Value;
 
 /// Command-line options.
 #[derive(Debug, Parser)]
@@ -54,7 +53,7 @@ fn cpu_seconds() -> f64 {
     (fields.get(11).copied().unwrap_or(0.0) + fields.get(12).copied().unwrap_or(0.0)) / hz
 }
 
-fn records(origin: &Origin, n: usize) -> Vec<Value> {
+fn records(origin: &Origin, n: usize) -> Vec<Arc<Line>> {
     (0..n)
         .map(|i| {
             let ctx = MessageContext {
@@ -67,14 +66,14 @@ fn records(origin: &Origin, n: usize) -> Vec<Value> {
                 span_id: format!("{:016x}", i as u64 * 104_729 + 1),
                 series: None,
             };
-            let mut r = Record::new(origin);
-            events::Done {
+            let done = events::Done {
                 ctx: &ctx,
                 duration: Duration::from_micros(1500 + (i as u64 % 1000)),
                 published: i % 3,
-            }
-            .fill(&mut r);
-            r.into_value()
+            };
+            let mut r = Record::new();
+            done.fill(&mut r);
+            Arc::new(r.encode(origin))
         })
         .collect()
 }
@@ -90,7 +89,7 @@ async fn main() {
         "elasticsearch_sink: events={} batch_max_events={} url={}",
         args.events, args.batch, args.url
     );
-    let sample = serde_json::to_vec(&records(&origin, 1)[0]).unwrap().len();
+    let sample = records(&origin, 1)[0].json().len();
     println!("one event: {sample} bytes of JSON");
 
     // Baseline: the stdout sink, into /dev/null.

@@ -1,12 +1,14 @@
-//! `local_store`: the cost of the local log store. Builds N events shaped like ferry's
-//! (`message.done` with the full message context) and writes them the way telemetry does
-//! (`write_record`) through the stdout sink into /dev/null — the store off — and through
-//! the local store in front of that same stdout sink — the store on — in alternating
-//! rounds, measuring this process's CPU (the caller's side and the writer thread: what the
-//! store costs inside ferry) and the bytes the store's file takes per event. Not a test: it
-//! prints figures (recorded in docs/PERFORMANCE.md).
+//! `local_store`: the cost of the local log store. Emits the events of N messages as
+//! ferry does under load (`message.received`, then `message.done` 2 ms later, random
+//! message and trace ids, paced at `--rate` messages per second) through telemetry into the
+//! stdout sink writing to /dev/null — the store off — and into the local store in front of
+//! that same stdout sink — the store on — in alternating rounds, measuring this process's
+//! CPU (the callers' side and the writer thread: what the store costs inside ferry), the
+//! writer thread's own, the bytes the store's file takes per event and what reading one
+//! story back costs in the full store. Not a test: it prints figures (recorded in
+//! docs/PERFORMANCE.md).
 //!
-//! `cargo run --release -p ferry-bench --bin local_store -- --events 100000 --rounds 5`
+//! `cargo run --release -p ferry-bench --bin local_store -- --messages 30000 --rounds 3`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 /// ferry's own allocator (gateway/src/main.rs), so the figures are ferry's.
@@ -21,7 +23,7 @@ use std::{
 
 use clap::Parser;
 use ferry::telemetry::{
-    Event, LogSink, MessageContext, Metrics, Origin, Record, events,
+    Event, LogSink, MessageContext, Metrics, Origin, Record, Telemetry, events,
     local::{LocalSink, LocalStore, LogQuery, LogReader},
     sink::StdoutSink,
 };
@@ -98,21 +100,12 @@ fn context(i: usize) -> MessageContext {
     }
 }
 
-fn received(origin: &Origin, ctx: &MessageContext) -> Record {
-    let mut r = Record::new(origin);
-    events::Received(ctx).fill(&mut r);
-    r
-}
-
-fn done(origin: &Origin, ctx: &MessageContext, i: usize) -> Record {
-    let mut r = Record::new(origin);
+fn done(ctx: &MessageContext, i: usize) -> events::Done<'_> {
     events::Done {
         ctx,
         duration: Duration::from_micros(1500 + (i as u64 % 1000)),
         published: 0,
     }
-    .fill(&mut r);
-    r
 }
 
 /// Events written between two flushes when not paced: half of a sink's bounded queue.
@@ -124,7 +117,7 @@ const HANDLING: Duration = Duration::from_millis(2);
 /// Writes the events of `messages` messages into `sink`, `rate` messages per second (each
 /// `message.done` [`HANDLING`] after its `message.received`), then flushes; returns the
 /// process's CPU seconds spent.
-async fn write_all(sink: &dyn LogSink, origin: &Origin, messages: usize, rate: u64) -> f64 {
+async fn write_all(telemetry: &Telemetry, messages: usize, rate: u64) -> f64 {
     let cpu0 = cpu_seconds();
     let started = Instant::now();
     let mut handling: VecDeque<(Instant, usize, MessageContext)> = VecDeque::new();
@@ -140,7 +133,7 @@ async fn write_all(sink: &dyn LogSink, origin: &Origin, messages: usize, rate: u
         };
         while next < due {
             let ctx = context(next);
-            sink.write_record(received(origin, &ctx));
+            telemetry.emit(events::Received(&ctx));
             handling.push_back((now, next, ctx));
             next += 1;
             written += 1;
@@ -152,19 +145,19 @@ async fn write_all(sink: &dyn LogSink, origin: &Origin, messages: usize, rate: u
             let Some((_, i, ctx)) = handling.pop_front() else {
                 break;
             };
-            sink.write_record(done(origin, &ctx, i));
+            telemetry.emit(done(&ctx, i));
             written += 1;
         }
         if rate == 0 {
             if written >= CHUNK {
-                sink.flush().await;
+                telemetry.flush().await;
                 written = 0;
             }
         } else {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }
-    sink.flush().await;
+    telemetry.flush().await;
     cpu_seconds() - cpu0
 }
 
@@ -181,9 +174,13 @@ fn stdout(origin: &Origin, metrics: &Arc<Metrics>) -> Arc<dyn LogSink> {
 async fn main() {
     let args = Args::parse();
     let origin = Origin::new("bench", Some("1.0.0"));
-    let sample = serde_json::to_vec(&done(&origin, &context(0), 0))
-        .unwrap()
-        .len();
+    let sample = {
+        let ctx = context(0);
+        let event = done(&ctx, 0);
+        let mut r = Record::new();
+        event.fill(&mut r);
+        r.encode(&origin).json().len()
+    };
     let events = 2 * args.messages;
     println!(
         "local_store: messages={} ({events} events) rate={}/s rounds={} (one message.done: {sample} bytes of JSON)",
@@ -195,13 +192,9 @@ async fn main() {
     let mut lookups = Vec::new();
     for round in 1..=args.rounds {
         let metrics = Arc::new(Metrics::new());
-        let cpu_off = write_all(
-            &*stdout(&origin, &metrics),
-            &origin,
-            args.messages,
-            args.rate,
-        )
-        .await;
+        let off_only = Telemetry::with(origin.clone(), metrics.clone(), stdout(&origin, &metrics));
+        let cpu_off = write_all(&off_only, args.messages, args.rate).await;
+        drop(off_only);
 
         let dir = tempfile::tempdir().unwrap();
         let store = LocalStore {
@@ -209,11 +202,17 @@ async fn main() {
             max_size: 4 * 1024 * 1024 * 1024 - 1,
             max_age: Duration::from_secs(3600),
         };
-        let sink =
-            LocalSink::start(&store, stdout(&origin, &metrics), origin.clone(), metrics).unwrap();
-        let cpu_on = write_all(&sink, &origin, args.messages, args.rate).await;
+        let sink = LocalSink::start(
+            &store,
+            stdout(&origin, &metrics),
+            origin.clone(),
+            metrics.clone(),
+        )
+        .unwrap();
+        let with_store = Telemetry::with(origin.clone(), metrics, Arc::new(sink));
+        let cpu_on = write_all(&with_store, args.messages, args.rate).await;
         let writer = thread_cpu_seconds("ferry-log-store");
-        drop(sink);
+        drop(with_store);
         let conn = rusqlite::Connection::open(&store.path).unwrap();
         conn.busy_timeout(Duration::from_secs(10)).unwrap();
         let stored: i64 = conn

@@ -1,11 +1,13 @@
 //! Telemetry: every step is one small event struct ([`events`]) that writes one log record
 //! in the standard schema ([`record`]) and updates the Prometheus metrics ([`metrics`]) in
-//! one place. Records go to a [`sink::LogSink`]: JSON lines on stdout by default, or
-//! Elasticsearch through a disk spool ([`elasticsearch`]); with the embedded backend also to
-//! a local SQLite store that `ferry logs` reads ([`local`]).
+//! one place. A record is encoded once, on the emitting thread, into a [`Line`] ([`line`])
+//! that every [`sink::LogSink`] shares: JSON lines on stdout by default, or Elasticsearch
+//! through a disk spool ([`elasticsearch`]); with the embedded backend also a local SQLite
+//! store that `ferry logs` reads ([`local`]).
 
 pub mod elasticsearch;
 pub mod events;
+pub mod line;
 pub mod local;
 pub mod metrics;
 pub mod otel;
@@ -15,14 +17,16 @@ pub mod sink;
 
 use std::sync::Arc;
 
+pub use line::{Column, Line};
 pub use metrics::Metrics;
-pub use record::{MessageContext, Origin, Record};
+pub use record::{Field, MessageContext, Origin, Record};
 pub use sink::LogSink;
 
 /// Something that happened: it fills one log record and counts itself.
 pub trait Event {
-    /// Writes the event's fields into `record` (action, outcome, level, message, …).
-    fn fill(&self, record: &mut Record);
+    /// Writes the event's fields into `record` (action, outcome, level, message, …),
+    /// borrowing what it can from the event.
+    fn fill<'a>(&'a self, record: &mut Record<'a>);
     /// Updates metrics.
     fn count(&self, _metrics: &Metrics) {}
     /// Whether the event is written to the log (some are only counted).
@@ -83,9 +87,9 @@ impl Telemetry {
         if !event.logged() {
             return;
         }
-        let mut record = Record::new(&self.origin);
+        let mut record = Record::new();
         event.fill(&mut record);
-        self.sink.write_record(record);
+        self.sink.write(Arc::new(record.encode(&self.origin)));
     }
 
     /// The metrics registry.

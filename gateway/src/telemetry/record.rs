@@ -5,14 +5,19 @@
 //! `ferry.*` for the rest (`ferry.subscription`, `ferry.queue`, `ferry.message_id`,
 //! `ferry.attempt`, `ferry.realm`, …). Keys are flat dotted names, as ECS loggers write them.
 //! Every record carries its [`Origin`]: `service.name`, `service.version`, `host.name`.
+//!
+//! A record borrows what it can from the event that fills it (a message's ids, the texts
+//! of its context) and copies nothing: it lives only while the event is emitted, and is
+//! then encoded once into a [`Line`](super::Line) that every sink shares.
 
 use std::{
     borrow::Cow,
     time::{Duration, SystemTime},
 };
 
-use serde::ser::{Serialize, SerializeMap, Serializer};
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use super::line::{Encoder, Line};
 
 /// The version written as `ferry.version`.
 pub const FERRY_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -46,15 +51,90 @@ impl Origin {
     }
 }
 
-/// One log record under construction: its time, written first as `@timestamp`, then its
-/// fields in the order they were first set (a field set again keeps its place and takes
-/// the new value). Field names are mostly literals and are not copied; the time is
-/// formatted only when the record is written; a record serialises itself without becoming
-/// a [`serde_json::Value`] first, which matters at one or two records per message.
+/// One field's value, borrowed from the event where it can be.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Field<'a> {
+    /// A string.
+    Str(Cow<'a, str>),
+    /// An unsigned number.
+    U64(u64),
+    /// A signed number.
+    I64(i64),
+    /// A floating-point number.
+    F64(f64),
+    /// A boolean.
+    Bool(bool),
+    /// Any JSON (an object or array a field holds).
+    Json(Value),
+}
+
+impl<'a> From<&'a str> for Field<'a> {
+    fn from(s: &'a str) -> Self {
+        Self::Str(Cow::Borrowed(s))
+    }
+}
+
+impl<'a> From<&'a String> for Field<'a> {
+    fn from(s: &'a String) -> Self {
+        Self::Str(Cow::Borrowed(s))
+    }
+}
+
+impl From<String> for Field<'_> {
+    fn from(s: String) -> Self {
+        Self::Str(Cow::Owned(s))
+    }
+}
+
+impl<'a> From<Cow<'a, str>> for Field<'a> {
+    fn from(s: Cow<'a, str>) -> Self {
+        Self::Str(s)
+    }
+}
+
+macro_rules! numbers {
+    ($variant:ident as $wide:ty: $($t:ty),*) => {$(
+        impl From<$t> for Field<'_> {
+            fn from(n: $t) -> Self {
+                Self::$variant(<$wide>::from(n))
+            }
+        }
+    )*};
+}
+numbers!(U64 as u64: u8, u16, u32, u64);
+numbers!(I64 as i64: i8, i16, i32, i64);
+
+impl From<usize> for Field<'_> {
+    fn from(n: usize) -> Self {
+        Self::U64(u64::try_from(n).unwrap_or(u64::MAX))
+    }
+}
+
+impl From<f64> for Field<'_> {
+    fn from(n: f64) -> Self {
+        Self::F64(n)
+    }
+}
+
+impl From<bool> for Field<'_> {
+    fn from(b: bool) -> Self {
+        Self::Bool(b)
+    }
+}
+
+impl From<Value> for Field<'_> {
+    fn from(v: Value) -> Self {
+        Self::Json(v)
+    }
+}
+
+/// One log record under construction: its time and level, then its fields in the order
+/// they were first set (a field set again keeps its place and takes the new value).
 #[derive(Debug, Clone)]
-pub struct Record {
+pub struct Record<'a> {
     at: SystemTime,
-    fields: Vec<(Cow<'static, str>, Value)>,
+    level: Cow<'a, str>,
+    fields: Vec<(Cow<'a, str>, Field<'a>)>,
 }
 
 /// The message a record is about.
@@ -79,37 +159,24 @@ pub struct MessageContext {
     pub series: Option<std::sync::Arc<super::metrics::MessageSeries>>,
 }
 
-/// `t` in RFC 3339 (UTC, nanoseconds), formatted into `buf`; the text written (empty for a
-/// time RFC 3339 cannot write).
-fn timestamp(t: SystemTime, buf: &mut [u8; 40]) -> &str {
-    let mut out = std::io::Cursor::new(&mut buf[..]);
-    let formatted = time::OffsetDateTime::from(t)
-        .format_into(&mut out, &time::format_description::well_known::Rfc3339);
-    let end = match formatted {
-        Ok(_) => usize::try_from(out.position()).unwrap_or(0),
-        Err(_) => 0,
-    };
-    std::str::from_utf8(&buf[..end]).unwrap_or_default()
+impl Default for Record<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
-impl Record {
-    /// A record stamped now, from `origin`, at level info.
-    pub fn new(origin: &Origin) -> Self {
-        let mut fields = Vec::with_capacity(16);
-        fields.push(("log.level".into(), "info".into()));
-        fields.push(("service.name".into(), origin.service.as_str().into()));
-        fields.push(("service.version".into(), origin.version.as_str().into()));
-        fields.push(("host.name".into(), origin.host.as_str().into()));
-        fields.push(("ferry.version".into(), FERRY_VERSION.into()));
-        fields.push(("ecs.version".into(), ECS_VERSION.into()));
+impl<'a> Record<'a> {
+    /// A record stamped now, at level info.
+    pub fn new() -> Self {
         Self {
             at: SystemTime::now(),
-            fields,
+            level: Cow::Borrowed("info"),
+            fields: Vec::with_capacity(16),
         }
     }
 
     /// Sets any field (`key` is usually a literal; a computed name is an owned `String`).
-    pub fn set(&mut self, key: impl Into<Cow<'static, str>>, value: impl Into<Value>) -> &mut Self {
+    pub fn set(&mut self, key: impl Into<Cow<'a, str>>, value: impl Into<Field<'a>>) -> &mut Self {
         let (key, value) = (key.into(), value.into());
         match self.fields.iter_mut().find(|(k, _)| *k == key) {
             Some((_, v)) => *v = value,
@@ -118,13 +185,14 @@ impl Record {
         self
     }
 
-    /// The value of field `key`, if it is set (`@timestamp` is [`Record::at`]).
-    pub fn get(&self, key: &str) -> Option<&Value> {
+    /// The value of field `key`, if it is set (`@timestamp` is [`Record::at`], `log.level`
+    /// [`Record::log_level`]).
+    pub fn get(&self, key: &str) -> Option<&Field<'a>> {
         self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
-    /// The fields after `@timestamp`, in order.
-    pub fn fields(&self) -> impl Iterator<Item = (&str, &Value)> {
+    /// The fields after `@timestamp` and `log.level`, in order.
+    pub fn fields(&self) -> impl Iterator<Item = (&str, &Field<'a>)> {
         self.fields.iter().map(|(k, v)| (&**k, v))
     }
 
@@ -133,28 +201,34 @@ impl Record {
         self.at
     }
 
+    /// The record's `log.level`.
+    pub fn log_level(&self) -> &str {
+        &self.level
+    }
+
     /// Sets `event.action`.
-    pub fn action(&mut self, action: &str) -> &mut Self {
+    pub fn action(&mut self, action: &'a str) -> &mut Self {
         self.set("event.action", action)
     }
 
     /// Sets `event.outcome` (`success`, `failure` or `unknown`).
-    pub fn outcome(&mut self, outcome: &str) -> &mut Self {
+    pub fn outcome(&mut self, outcome: &'a str) -> &mut Self {
         self.set("event.outcome", outcome)
     }
 
     /// Sets `log.level`.
-    pub fn level(&mut self, level: &str) -> &mut Self {
-        self.set("log.level", level)
+    pub fn level(&mut self, level: &'a str) -> &mut Self {
+        self.level = Cow::Borrowed(level);
+        self
     }
 
     /// Sets `message`.
-    pub fn message(&mut self, message: impl Into<String>) -> &mut Self {
+    pub fn message(&mut self, message: impl Into<Cow<'a, str>>) -> &mut Self {
         self.set("message", message.into())
     }
 
     /// Sets `error.message`.
-    pub fn error(&mut self, error: impl Into<String>) -> &mut Self {
+    pub fn error(&mut self, error: impl Into<Cow<'a, str>>) -> &mut Self {
         self.set("error.message", error.into())
     }
 
@@ -173,44 +247,42 @@ impl Record {
     }
 
     /// Writes the message context as `ferry.*`, `trace.id` and `span.id`.
-    pub fn context(&mut self, ctx: &MessageContext) -> &mut Self {
-        self.set("ferry.subscription", ctx.subscription.as_str());
-        self.set("ferry.queue", ctx.queue.as_str());
-        self.set("ferry.message_id", ctx.message_id.as_str());
+    pub fn context(&mut self, ctx: &'a MessageContext) -> &mut Self {
+        self.set("ferry.subscription", &ctx.subscription);
+        self.set("ferry.queue", &ctx.queue);
+        self.set("ferry.message_id", &ctx.message_id);
         self.set("ferry.attempt", ctx.attempt);
         if !ctx.realm.is_empty() {
-            self.set("ferry.realm", ctx.realm.as_str());
+            self.set("ferry.realm", &ctx.realm);
         }
         if !ctx.trace_id.is_empty() {
-            self.set("trace.id", ctx.trace_id.as_str());
+            self.set("trace.id", &ctx.trace_id);
         }
         if !ctx.span_id.is_empty() {
-            self.set("span.id", ctx.span_id.as_str());
+            self.set("span.id", &ctx.span_id);
         }
         self
     }
 
-    /// The finished JSON object.
-    pub fn into_value(self) -> Value {
-        let mut buf = [0; 40];
-        let at = ("@timestamp".to_owned(), timestamp(self.at, &mut buf).into());
-        Value::Object(
-            std::iter::once(at)
-                .chain(self.fields.into_iter().map(|(k, v)| (k.into_owned(), v)))
-                .collect::<Map<String, Value>>(),
-        )
-    }
-}
-
-impl Serialize for Record {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.fields.len() + 1))?;
-        let mut buf = [0; 40];
-        map.serialize_entry("@timestamp", timestamp(self.at, &mut buf))?;
+    /// The record as one JSON line from `origin`, with the columns the local store files.
+    pub fn encode(&self, origin: &Origin) -> Line {
+        let mut e = Encoder::new();
+        e.time("@timestamp", self.at);
+        e.field("log.level", &Field::Str(Cow::Borrowed(&self.level)));
+        e.field("service.name", &Field::from(&origin.service));
+        e.field("service.version", &Field::from(&origin.version));
+        e.field("host.name", &Field::from(&origin.host));
+        e.field("ferry.version", &Field::from(FERRY_VERSION));
+        e.field("ecs.version", &Field::from(ECS_VERSION));
         for (k, v) in &self.fields {
-            map.serialize_entry(k, v)?;
+            e.field(k, v);
         }
-        map.end()
+        e.finish(self.at)
+    }
+
+    /// The finished JSON object from `origin`.
+    pub fn to_value(&self, origin: &Origin) -> Value {
+        serde_json::from_str(self.encode(origin).json()).unwrap_or_default()
     }
 }
 

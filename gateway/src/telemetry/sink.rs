@@ -25,10 +25,9 @@ use std::{
 };
 
 use async_trait::async_trait;
-use serde_json::Value;
 use tokio::sync::oneshot;
 
-use super::{Metrics, Origin, Record};
+use super::{Line, Metrics, Origin, Record};
 
 /// How long the writer rests after a write, letting records gather for the next one.
 const COALESCE: Duration = Duration::from_millis(2);
@@ -39,33 +38,14 @@ pub const QUEUE: usize = 4096;
 /// A destination for log records.
 #[async_trait]
 pub trait LogSink: Send + Sync + 'static {
-    /// Queues one record (never blocks).
-    fn write(&self, record: Value);
-    /// Queues one record as built by telemetry; a sink that can serialise it directly
-    /// overrides this to skip the [`Value`] in between.
-    fn write_record(&self, record: Record) {
-        self.write(record.into_value());
-    }
-    /// Queues one record that another sink also holds (the local store in front of this
-    /// one); a sink that only reads the record overrides this to skip the copy.
-    fn write_shared(&self, record: Arc<Record>) {
-        self.write_record(Arc::unwrap_or_clone(record));
-    }
-    /// Queues one shared record whose JSON (`line`, without the newline) another sink has
-    /// already made; a sink that writes JSON lines overrides this to serialise it once.
-    fn write_encoded(&self, record: Arc<Record>, line: Arc<str>) {
-        drop(line);
-        self.write_shared(record);
-    }
+    /// Queues one record, encoded once and shared with the other sinks (never blocks).
+    fn write(&self, line: Arc<Line>);
     /// Returns once every record queued before the call is written.
     async fn flush(&self);
 }
 
 enum Command {
-    Line(Value),
-    Record(Record),
-    Shared(Arc<Record>),
-    Encoded(Arc<str>),
+    Line(Arc<Line>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -97,10 +77,10 @@ impl Drops {
     }
 
     /// The `logs.dropped` record for the drops not reported yet, if there are any.
-    pub fn report(&self) -> Option<Record> {
+    pub fn report(&self) -> Option<Line> {
         let n = self.unreported.swap(0, Ordering::Relaxed);
         (n > 0).then(|| {
-            let mut r = Record::new(&self.origin);
+            let mut r = Record::new();
             r.action("logs.dropped")
                 .level("warn")
                 .set("ferry.logs.dropped", n)
@@ -109,7 +89,7 @@ impl Drops {
                     "dropped {n} log events: the {} writer was not keeping up (its queue of {QUEUE} was full)",
                     self.sink
                 ));
-            r
+            r.encode(&self.origin)
         })
     }
 }
@@ -164,12 +144,7 @@ fn write_lines(out: impl Write, rx: &mpsc::Receiver<Command>, drops: &Drops) {
         let mut next = Some(first);
         while let Some(cmd) = next.take().or_else(|| rx.try_recv().ok()) {
             let written = match cmd {
-                Command::Line(v) => write_line(&mut out, &v),
-                Command::Record(r) => write_line(&mut out, &r),
-                Command::Shared(r) => write_line(&mut out, &*r),
-                Command::Encoded(line) => out
-                    .write_all(line.as_bytes())
-                    .and_then(|()| out.write_all(b"\n")),
+                Command::Line(line) => write_line(&mut out, &line),
                 Command::Flush(done) => {
                     waiting.push(done);
                     Ok(())
@@ -194,28 +169,15 @@ fn write_lines(out: impl Write, rx: &mpsc::Receiver<Command>, drops: &Drops) {
     }
 }
 
-fn write_line(out: &mut impl Write, line: &impl serde::Serialize) -> std::io::Result<()> {
-    serde_json::to_writer(&mut *out, line)?;
+fn write_line(out: &mut impl Write, line: &Line) -> std::io::Result<()> {
+    out.write_all(line.json().as_bytes())?;
     out.write_all(b"\n")
 }
 
 #[async_trait]
 impl LogSink for StdoutSink {
-    fn write(&self, record: Value) {
-        self.queue(Command::Line(record));
-    }
-
-    fn write_record(&self, record: Record) {
-        self.queue(Command::Record(record));
-    }
-
-    fn write_shared(&self, record: Arc<Record>) {
-        self.queue(Command::Shared(record));
-    }
-
-    fn write_encoded(&self, record: Arc<Record>, line: Arc<str>) {
-        drop(record);
-        self.queue(Command::Encoded(line));
+    fn write(&self, line: Arc<Line>) {
+        self.queue(Command::Line(line));
     }
 
     async fn flush(&self) {

@@ -24,7 +24,7 @@ pub struct Unavailable<'a> {
 }
 
 impl Event for Unavailable<'_> {
-    fn fill(&self, r: &mut Record) {
+    fn fill<'a>(&'a self, r: &mut Record<'a>) {
         r.action("logs.unavailable")
             .outcome("failure")
             .level("warn")
@@ -48,7 +48,7 @@ pub struct Recovered<'a> {
 }
 
 impl Event for Recovered<'_> {
-    fn fill(&self, r: &mut Record) {
+    fn fill<'a>(&'a self, r: &mut Record<'a>) {
         r.action("logs.recovered").outcome("success");
         r.set("ferry.logs.pending", self.pending).message(format!(
             "Elasticsearch at {} is available again after {}; replaying {} spooled log events",
@@ -71,7 +71,7 @@ pub struct SpoolDropped {
 }
 
 impl Event for SpoolDropped {
-    fn fill(&self, r: &mut Record) {
+    fn fill<'a>(&'a self, r: &mut Record<'a>) {
         r.action("logs.spool_dropped")
             .outcome("failure")
             .level("error");
@@ -96,7 +96,7 @@ pub struct Rejected<'a> {
 }
 
 impl Event for Rejected<'_> {
-    fn fill(&self, r: &mut Record) {
+    fn fill<'a>(&'a self, r: &mut Record<'a>) {
         r.action("logs.rejected")
             .outcome("failure")
             .level("error")

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use super::{events, shipper::Shipper, spool::Entry};
-use crate::telemetry::{Event, Record};
+use crate::telemetry::{Event, Line, Record};
 
 impl Shipper {
     pub(super) fn note_appended(&mut self, dropped: std::io::Result<u64>) {
@@ -39,16 +39,17 @@ impl Shipper {
     /// Writes one of the sink's own events into the spool (and stdout, if copied there).
     pub(super) fn emit(&mut self, event: impl Event) {
         event.count(&self.metrics);
-        let mut record = Record::new(&self.origin);
+        let mut record = Record::new();
         event.fill(&mut record);
-        self.append_record(record);
+        let line = record.encode(&self.origin);
+        self.append_line(&line);
     }
 
-    /// Writes `record` into the spool (and stdout, if copied there).
-    pub(super) fn append_record(&mut self, record: Record) {
-        let mut line = Vec::new();
-        self.stamper.stamp(record.into_value(), |l| line = l);
-        self.append(&line);
+    /// Writes `line` into the spool (and stdout, if copied there).
+    pub(super) fn append_line(&mut self, line: &Line) {
+        let mut entry = Vec::new();
+        self.stamper.stamp(line, |e| entry = e);
+        self.append(&entry);
     }
 
     pub(super) fn report_drops(&mut self, now_anyway: bool) {

@@ -155,7 +155,7 @@ impl Shipper {
                             self.on_command(cmd);
                         }
                         if let Some(report) = drops.report() {
-                            self.append_record(report);
+                            self.append_line(&report);
                         }
                         // In the OS's hands: a crash of ferry loses none of it.
                         let flushed = self.spool.flush();

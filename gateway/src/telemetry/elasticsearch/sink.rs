@@ -15,7 +15,6 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
@@ -26,7 +25,7 @@ use super::{
     stamp::Stamper,
 };
 use crate::telemetry::{
-    LogSink, Metrics, Origin,
+    Line, LogSink, Metrics, Origin,
     sink::{Drops, QUEUE, StdoutSink},
 };
 
@@ -63,8 +62,8 @@ impl ElasticsearchSink {
 
 #[async_trait]
 impl LogSink for ElasticsearchSink {
-    fn write(&self, record: Value) {
-        self.stamper.stamp(record, |line| {
+    fn write(&self, record: Arc<Line>) {
+        self.stamper.stamp(&record, |line| {
             if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(Command::Line(line)) {
                 self.drops.dropped();
             }

@@ -383,7 +383,9 @@ async fn lines_beyond_the_queue_are_dropped_and_counted_never_queued() {
     // On a one-thread runtime the shipper cannot run before this test awaits: the writes
     // meet a queue nobody empties, as they would behind a disk that stalls.
     for n in 0..QUEUE + 100 {
-        sink.write(json!({ "n": n }));
+        sink.write(std::sync::Arc::new(crate::telemetry::Line::from_value(
+            &json!({ "n": n }),
+        )));
     }
     assert_eq!(
         metrics.log_queue_dropped("elasticsearch").get(),

@@ -14,7 +14,7 @@ pub struct ConsoleReachable {
 }
 
 impl Event for ConsoleReachable {
-    fn fill(&self, r: &mut Record) {
+    fn fill<'a>(&'a self, r: &mut Record<'a>) {
         r.action("console.reachable").outcome("success");
         r.set("ferry.console.controls", self.controls)
             .set("ferry.console.changed", self.changed)
@@ -38,7 +38,7 @@ pub struct ConsoleUnreachable {
 }
 
 impl Event for ConsoleUnreachable {
-    fn fill(&self, r: &mut Record) {
+    fn fill<'a>(&'a self, r: &mut Record<'a>) {
         r.action("console.unreachable")
             .outcome("failure")
             .level("warn")

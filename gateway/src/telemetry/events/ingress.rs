@@ -54,7 +54,7 @@ pub struct IngressAccepted<'a> {
 }
 
 impl Event for IngressAccepted<'_> {
-    fn fill(&self, r: &mut Record) {
+    fn fill<'a>(&'a self, r: &mut Record<'a>) {
         r.action("ingress.accepted")
             .outcome("success")
             .duration(self.duration);
@@ -111,7 +111,7 @@ pub struct IngressRejected<'a> {
 }
 
 impl Event for IngressRejected<'_> {
-    fn fill(&self, r: &mut Record) {
+    fn fill<'a>(&'a self, r: &mut Record<'a>) {
         let level = if self.status >= 500 { "error" } else { "warn" };
         r.action("ingress.rejected")
             .outcome("failure")

@@ -20,7 +20,7 @@ fn sub(s: &str) -> SubscriptionLabels {
 pub struct Received<'a>(pub &'a MessageContext);
 
 impl Event for Received<'_> {
-    fn fill(&self, r: &mut Record) {
+    fn fill<'a>(&'a self, r: &mut Record<'a>) {
         r.action("message.received")
             .context(self.0)
             .message("message received");
@@ -42,7 +42,7 @@ pub struct Done<'a> {
 }
 
 impl Event for Done<'_> {
-    fn fill(&self, r: &mut Record) {
+    fn fill<'a>(&'a self, r: &mut Record<'a>) {
         r.action("message.done")
             .outcome("success")
             .context(self.ctx)
@@ -74,7 +74,7 @@ pub struct Retried<'a> {
 }
 
 impl Event for Retried<'_> {
-    fn fill(&self, r: &mut Record) {
+    fn fill<'a>(&'a self, r: &mut Record<'a>) {
         r.action("message.retried")
             .outcome("failure")
             .level("warn")
@@ -114,7 +114,7 @@ pub struct DeadLettered<'a> {
 }
 
 impl Event for DeadLettered<'_> {
-    fn fill(&self, r: &mut Record) {
+    fn fill<'a>(&'a self, r: &mut Record<'a>) {
         r.action("message.dead_lettered")
             .outcome("failure")
             .level("error")
@@ -146,7 +146,7 @@ pub struct HandedBack<'a> {
 }
 
 impl Event for HandedBack<'_> {
-    fn fill(&self, r: &mut Record) {
+    fn fill<'a>(&'a self, r: &mut Record<'a>) {
         let level = if matches!(self.reason, "realm_busy" | "realm_paused") {
             "debug"
         } else {
@@ -182,7 +182,7 @@ pub struct Published<'a> {
 }
 
 impl Event for Published<'_> {
-    fn fill(&self, r: &mut Record) {
+    fn fill<'a>(&'a self, r: &mut Record<'a>) {
         r.action("message.published").outcome("success");
         if let Some(ctx) = self.ctx {
             r.context(ctx);
@@ -215,7 +215,7 @@ pub struct SettleFailed<'a> {
 }
 
 impl Event for SettleFailed<'_> {
-    fn fill(&self, r: &mut Record) {
+    fn fill<'a>(&'a self, r: &mut Record<'a>) {
         r.action("message.settle_failed")
             .outcome("failure")
             .level("error")
@@ -236,7 +236,7 @@ impl Event for SettleFailed<'_> {
 pub struct LeaseExtended<'a>(pub &'a MessageContext);
 
 impl Event for LeaseExtended<'_> {
-    fn fill(&self, r: &mut Record) {
+    fn fill<'a>(&'a self, r: &mut Record<'a>) {
         r.action("lease.extended").level("debug").context(self.0);
     }
     fn count(&self, m: &Metrics) {
@@ -259,7 +259,7 @@ pub struct ReceiveFailed<'a> {
 }
 
 impl Event for ReceiveFailed<'_> {
-    fn fill(&self, r: &mut Record) {
+    fn fill<'a>(&'a self, r: &mut Record<'a>) {
         r.action("receive.failed")
             .outcome("failure")
             .level("error")

@@ -18,7 +18,7 @@ pub struct Started<'a> {
 }
 
 impl Event for Started<'_> {
-    fn fill(&self, r: &mut Record) {
+    fn fill<'a>(&'a self, r: &mut Record<'a>) {
         r.action("ferry.started")
             .message(format!("ferry started on the {} backend", self.backend));
         r.set("ferry.backend", self.backend);
@@ -33,7 +33,10 @@ impl Event for Started<'_> {
         if let Some(ingress) = &self.ingress {
             r.set("ferry.ingress.address", ingress.as_str());
         }
-        r.set("ferry.subscriptions", self.subscriptions.clone());
+        r.set(
+            "ferry.subscriptions",
+            serde_json::Value::from(self.subscriptions.clone()),
+        );
     }
 }
 
@@ -47,7 +50,7 @@ pub struct Stopped {
 }
 
 impl Event for Stopped {
-    fn fill(&self, r: &mut Record) {
+    fn fill<'a>(&'a self, r: &mut Record<'a>) {
         r.action("ferry.stopped").message(format!(
             "ferry stopped; {} in-flight messages handed back",
             self.handed_back

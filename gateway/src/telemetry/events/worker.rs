@@ -21,7 +21,7 @@ pub struct WorkerLog<'a> {
 }
 
 impl Event for WorkerLog<'_> {
-    fn fill(&self, r: &mut Record) {
+    fn fill<'a>(&'a self, r: &mut Record<'a>) {
         r.action("worker.log")
             .level(self.level)
             .message(self.message);
@@ -47,7 +47,7 @@ pub struct WorkerHealth<'a> {
 }
 
 impl Event for WorkerHealth<'_> {
-    fn fill(&self, r: &mut Record) {
+    fn fill<'a>(&'a self, r: &mut Record<'a>) {
         let (level, text) = if self.serving {
             ("info", "worker is serving")
         } else {
@@ -71,7 +71,7 @@ pub struct WorkerStarted {
 }
 
 impl Event for WorkerStarted {
-    fn fill(&self, r: &mut Record) {
+    fn fill<'a>(&'a self, r: &mut Record<'a>) {
         r.action("worker.started")
             .message(format!("worker process {} started", self.pid))
             .set("process.pid", self.pid);
@@ -88,7 +88,7 @@ pub struct WorkerExited {
 }
 
 impl Event for WorkerExited {
-    fn fill(&self, r: &mut Record) {
+    fn fill<'a>(&'a self, r: &mut Record<'a>) {
         let text = match self.restart_in {
             Some(d) => format!(
                 "worker exited ({}); restarting in {}",
@@ -117,7 +117,7 @@ pub struct WorkerOutput<'a> {
 }
 
 impl Event for WorkerOutput<'_> {
-    fn fill(&self, r: &mut Record) {
+    fn fill<'a>(&'a self, r: &mut Record<'a>) {
         r.action("worker.output")
             .level(if self.stream == "stderr" {
                 "warn"

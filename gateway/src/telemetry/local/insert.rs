@@ -1,20 +1,20 @@
-//! How one record becomes rows: its filter columns read in one pass over its fields
-//! ([`Columns`]), then one row in `records`, one in `record_keys` when it names a message
-//! or a trace, and one in the text index when it has words worth searching
-//! ([`Statements::insert`], with the statements prepared once per transaction).
+//! How one record becomes rows: one in `records` (its line, and the columns the encoding
+//! marked in it), one in `record_keys` when it names a message or a trace, and one in the
+//! text index when it has words worth searching ([`Statements::insert`], with the
+//! statements prepared once per transaction).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{CachedStatement, Connection, params};
-use serde_json::Value;
 
 use super::schema::{INSERT, INSERT_KEYS, INSERT_TEXT, key_hash};
-use crate::telemetry::Record;
+use crate::telemetry::{Column, Line};
 
 /// The events whose `message` is a fixed text, left out of the text index.
 const UNSEARCHED_ACTIONS: [&str; 2] = ["message.received", "message.done"];
 
 /// Unix milliseconds of an RFC 3339 time.
+#[cfg(test)]
 pub(super) fn rfc3339_ms(text: &str) -> Option<i64> {
     let t =
         time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
@@ -32,76 +32,19 @@ pub(super) fn now_ms() -> i64 {
     unix_ms(SystemTime::now())
 }
 
-/// What a record puts into the columns and the indexes (text fields that are set and not
-/// empty).
-#[derive(Debug, Default, PartialEq, Eq)]
-pub(super) struct Columns<'a> {
-    pub(super) ts: i64,
-    pub(super) action: Option<&'a str>,
-    pub(super) outcome: Option<&'a str>,
-    pub(super) subscription: Option<&'a str>,
-    pub(super) realm: Option<&'a str>,
-    pub(super) message_id: Option<&'a str>,
-    pub(super) published_id: Option<&'a str>,
-    pub(super) trace_id: Option<&'a str>,
-    message: Option<&'a str>,
-    error: Option<&'a str>,
-}
-
-impl<'a> Columns<'a> {
-    /// The columns of `fields`, at `ts`.
-    fn of_fields(ts: i64, fields: impl Iterator<Item = (&'a str, &'a Value)>) -> Self {
-        let mut c = Self {
-            ts,
-            ..Self::default()
-        };
-        for (key, value) in fields {
-            let slot = match key {
-                "event.action" => &mut c.action,
-                "event.outcome" => &mut c.outcome,
-                "ferry.subscription" => &mut c.subscription,
-                "ferry.realm" => &mut c.realm,
-                "ferry.message_id" => &mut c.message_id,
-                "ferry.published_id" => &mut c.published_id,
-                "trace.id" => &mut c.trace_id,
-                "message" => &mut c.message,
-                "error.message" => &mut c.error,
-                _ => continue,
-            };
-            *slot = value.as_str().filter(|s| !s.is_empty());
-        }
-        c
-    }
-
-    /// The columns of a record built by telemetry.
-    pub(super) fn of_record(r: &'a Record) -> Self {
-        Self::of_fields(unix_ms(r.at()), r.fields())
-    }
-
-    /// The columns of a record as JSON (its time from `@timestamp`, else now).
-    pub(super) fn of_value(v: &'a Value) -> Self {
-        let ts = v
-            .get("@timestamp")
-            .and_then(Value::as_str)
-            .and_then(rfc3339_ms)
-            .unwrap_or_else(now_ms);
-        let fields = v.as_object().into_iter().flatten();
-        Self::of_fields(ts, fields.map(|(k, v)| (k.as_str(), v)))
-    }
-
-    /// What the text index gets: `message` unless it is one of the fixed texts (they say
-    /// nothing the action does not, and indexing them would cost much of the store's
-    /// time; `-a` finds them), and `error.message`.
-    pub(super) fn words(&self) -> Option<String> {
-        let message = self
-            .message
-            .filter(|_| !self.action.is_some_and(|a| UNSEARCHED_ACTIONS.contains(&a)));
-        match (message, self.error) {
-            (Some(m), Some(e)) => Some(format!("{m}\n{e}")),
-            (Some(m), None) => Some(m.to_owned()),
-            (None, Some(e)) => Some(e.to_owned()),
-            (None, None) => None,
-        }
+/// What the text index gets for `line`: its `message` unless it is one of the fixed texts
+/// (they say nothing the action does not, and indexing them would cost much of the store's
+/// time; `-a` finds them), and its `error.message`.
+pub(super) fn words(line: &Line) -> Option<String> {
+    let action = line.column(Column::Action);
+    let message = line
+        .column(Column::Message)
+        .filter(|_| !action.is_some_and(|a| UNSEARCHED_ACTIONS.contains(&&*a)));
+    match (message, line.column(Column::Error)) {
+        (Some(m), Some(e)) => Some(format!("{m}\n{e}")),
+        (Some(m), None) => Some(m.into_owned()),
+        (None, Some(e)) => Some(e.into_owned()),
+        (None, None) => None,
     }
 }
 
@@ -122,28 +65,34 @@ impl<'c> Statements<'c> {
         })
     }
 
-    /// Inserts a record with columns `c`, stored as `doc`.
-    pub(super) fn insert(&mut self, c: &Columns<'_>, doc: &str) -> rusqlite::Result<()> {
+    /// Inserts the record `line`.
+    pub(super) fn insert(&mut self, line: &Line) -> rusqlite::Result<()> {
+        let column = |c| line.column(c);
+        let (message_id, published_id, trace_id) = (
+            column(Column::MessageId),
+            column(Column::PublishedId),
+            column(Column::TraceId),
+        );
         let id = self.record.insert(params![
-            c.ts,
-            c.action,
-            c.outcome,
-            c.subscription,
-            c.realm,
-            c.message_id,
-            c.published_id,
-            c.trace_id,
-            doc,
+            line.ts_ms(),
+            column(Column::Action),
+            column(Column::Outcome),
+            column(Column::Subscription),
+            column(Column::Realm),
+            message_id,
+            published_id,
+            trace_id,
+            line.json(),
         ])?;
-        if c.message_id.is_some() || c.published_id.is_some() || c.trace_id.is_some() {
+        if message_id.is_some() || published_id.is_some() || trace_id.is_some() {
             self.keys.execute(params![
                 id,
-                c.message_id.map(key_hash),
-                c.published_id.map(key_hash),
-                c.trace_id.map(key_hash),
+                message_id.as_deref().map(key_hash),
+                published_id.as_deref().map(key_hash),
+                trace_id.as_deref().map(key_hash),
             ])?;
         }
-        if let Some(words) = c.words() {
+        if let Some(words) = words(line) {
             self.text.execute(params![id, words])?;
         }
         Ok(())

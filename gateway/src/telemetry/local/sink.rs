@@ -5,14 +5,12 @@
 //! never from the wrapped sink — counted at once in
 //! `ferry_log_queue_dropped_total{sink="local"}` and reported by one `logs.dropped` record.
 //!
-//! A record is neither copied nor serialised twice for the store: it is serialised once,
-//! on the caller's thread, and the writer thread and the wrapped sink share the record and
-//! its JSON line ([`LogSink::write_encoded`]).
+//! A record is neither copied nor serialised twice for the store: the writer thread and
+//! the wrapped sink share its one [`Line`], and the store reads its columns from there.
 
 use std::sync::{Arc, mpsc};
 
 use async_trait::async_trait;
-use serde_json::Value;
 use tokio::sync::oneshot;
 
 use super::{
@@ -21,7 +19,7 @@ use super::{
     writer::{self, Command},
 };
 use crate::telemetry::{
-    LogSink, Metrics, Origin, Record,
+    Line, LogSink, Metrics, Origin,
     sink::{Drops, QUEUE},
 };
 
@@ -70,21 +68,9 @@ impl LocalSink {
 
 #[async_trait]
 impl LogSink for LocalSink {
-    fn write(&self, record: Value) {
-        self.queue(Command::Value(record.clone()));
-        self.inner.write(record);
-    }
-
-    fn write_record(&self, record: Record) {
-        self.write_shared(Arc::new(record));
-    }
-
-    fn write_shared(&self, record: Arc<Record>) {
-        // One record and one serialisation for both: the store keeps the JSON line the
-        // wrapped sink writes (stdout), and reads its filter columns from the record.
-        let line: Arc<str> = serde_json::to_string(&*record).unwrap_or_default().into();
-        self.queue(Command::Encoded(record.clone(), line.clone()));
-        self.inner.write_encoded(record, line);
+    fn write(&self, line: Arc<Line>) {
+        self.queue(Command::Line(line.clone()));
+        self.inner.write(line);
     }
 
     async fn flush(&self) {

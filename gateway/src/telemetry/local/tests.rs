@@ -162,7 +162,7 @@ async fn the_sink_stores_what_telemetry_emits_and_text_finds_it() {
     );
     struct E(&'static str);
     impl crate::telemetry::Event for E {
-        fn fill(&self, r: &mut crate::telemetry::Record) {
+        fn fill<'a>(&'a self, r: &mut crate::telemetry::Record<'a>) {
             r.action("test.event")
                 .set("ferry.message_id", "m-1")
                 .message(self.0);

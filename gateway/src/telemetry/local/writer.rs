@@ -23,15 +23,10 @@ use std::{
 };
 
 use rusqlite::{Connection, TransactionBehavior};
-use serde_json::Value;
 use tokio::sync::oneshot;
 
-use super::{
-    config::LocalStore,
-    insert::{Columns, Statements},
-    trim::trim,
-};
-use crate::telemetry::{Record, sink::Drops};
+use super::{config::LocalStore, insert::Statements, trim::trim};
+use crate::telemetry::{Line, sink::Drops};
 
 /// The most records in one transaction.
 const MAX_BATCH: usize = 4096;
@@ -46,35 +41,16 @@ const IDLE: Duration = Duration::from_secs(1);
 
 /// What the writer is sent.
 pub(super) enum Command {
-    /// A record built by telemetry (the store's own report of drops).
-    Record(Arc<Record>),
-    /// A record built by telemetry and its JSON, both shared with the wrapped sink.
-    Encoded(Arc<Record>, Arc<str>),
-    /// A record as JSON.
-    Value(Value),
+    /// A record, shared with the wrapped sink.
+    Line(Arc<Line>),
     /// Answer once everything before is committed.
     Flush(oneshot::Sender<()>),
-}
-
-impl Command {
-    /// Inserts the record this command carries.
-    fn insert(&self, statements: &mut Statements<'_>) -> rusqlite::Result<()> {
-        match self {
-            Self::Record(r) => {
-                let doc = serde_json::to_string(&**r).unwrap_or_default();
-                statements.insert(&Columns::of_record(r), &doc)
-            }
-            Self::Encoded(r, doc) => statements.insert(&Columns::of_record(r), doc),
-            Self::Value(v) => statements.insert(&Columns::of_value(v), &v.to_string()),
-            Self::Flush(_) => Ok(()),
-        }
-    }
 }
 
 /// What the writer has taken from its queue and not committed yet.
 #[derive(Default)]
 struct Gathered {
-    records: Vec<Command>,
+    records: Vec<Arc<Line>>,
     /// When the first of `records` was taken.
     since: Option<Instant>,
     flushes: Vec<oneshot::Sender<()>>,
@@ -84,9 +60,9 @@ impl Gathered {
     fn take(&mut self, cmd: Command) {
         match cmd {
             Command::Flush(done) => self.flushes.push(done),
-            record => {
+            Command::Line(line) => {
                 self.since.get_or_insert_with(Instant::now);
-                self.records.push(record);
+                self.records.push(line);
             }
         }
     }
@@ -109,7 +85,7 @@ impl Gathered {
     /// answers the flushes.
     fn commit(&mut self, conn: &mut Connection, drops: &Drops) {
         if let Some(report) = drops.report() {
-            self.records.push(Command::Record(Arc::new(report)));
+            self.records.push(Arc::new(report));
         }
         let n = self.records.len();
         if n > 0 {
@@ -117,8 +93,8 @@ impl Gathered {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .and_then(|tx| {
                     let mut statements = Statements::prepare(&tx)?;
-                    for cmd in self.records.drain(..) {
-                        cmd.insert(&mut statements)?;
+                    for line in self.records.drain(..) {
+                        statements.insert(&line)?;
                     }
                     drop(statements);
                     tx.commit()

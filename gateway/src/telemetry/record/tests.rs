@@ -1,9 +1,9 @@
-//! Unit tests for [`Record`]: a field set again is replaced in place, and serialising a
-//! record directly gives the same JSON object as [`Record::into_value`].
+//! Unit tests for [`Record`]: a field set again is replaced in place, the encoded line is
+//! the record in the standard schema, and the time is written whole.
 
 use serde_json::{Value, json};
 
-use super::{MessageContext, Origin, Record};
+use super::{ECS_VERSION, MessageContext, Origin, Record};
 
 fn origin() -> Origin {
     Origin {
@@ -15,60 +15,71 @@ fn origin() -> Origin {
 
 #[test]
 fn a_field_set_again_is_replaced_not_repeated() {
-    let mut r = Record::new(&origin());
+    let mut r = Record::new();
     r.level("warn")
-        .set("ferry.attempt", 1)
-        .set("ferry.attempt", 2);
-    let line = serde_json::to_string(&r).unwrap_or_default();
-    assert_eq!(line.matches("\"log.level\"").count(), 1, "{line}");
-    assert_eq!(line.matches("\"ferry.attempt\"").count(), 1, "{line}");
-    let v: Value = serde_json::from_str(&line).unwrap_or_default();
+        .set("ferry.attempt", 1u32)
+        .set("ferry.attempt", 2u32);
+    let line = r.encode(&origin());
+    let json = line.json();
+    assert_eq!(json.matches("\"log.level\"").count(), 1, "{json}");
+    assert_eq!(json.matches("\"ferry.attempt\"").count(), 1, "{json}");
+    let v: Value = serde_json::from_str(json).unwrap_or_default();
     assert_eq!(v["log.level"], "warn");
     assert_eq!(v["ferry.attempt"], 2);
     assert!(
-        line.starts_with("{\"@timestamp\":"),
-        "first set, first written: {line}"
+        json.starts_with("{\"@timestamp\":\"") && json.contains("Z\",\"log.level\":\"warn\","),
+        "time first, then the level: {json}"
     );
 }
 
 #[test]
-fn serialising_directly_equals_the_value() {
-    let mut r = Record::new(&origin());
+fn the_line_is_the_record_in_the_standard_schema() {
+    let ctx = MessageContext {
+        subscription: "s".into(),
+        queue: "q".into(),
+        message_id: "m-1".into(),
+        attempt: 3,
+        realm: "acme".into(),
+        trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
+        span_id: "b7ad6b7169203331".into(),
+        series: None,
+    };
+    let tenant = "t \"1\"\n".to_owned();
+    let mut r = Record::new();
     r.action("message.done")
-        .context(&MessageContext {
-            subscription: "s".into(),
-            queue: "q".into(),
-            message_id: "m-1".into(),
-            attempt: 3,
-            realm: "acme".into(),
-            trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
-            span_id: "b7ad6b7169203331".into(),
-            series: None,
-        })
-        .set(format!("labels.{}", "tenant"), "t \"1\"");
-    let direct: Value =
-        serde_json::from_slice(&serde_json::to_vec(&r).unwrap_or_default()).unwrap_or_default();
-    assert_eq!(direct, r.clone().into_value());
-    assert_eq!(direct["labels.tenant"], json!("t \"1\""));
-    assert_eq!(direct["ferry.realm"], "acme");
-    assert_eq!(direct["service.name"], "svc");
-    assert_eq!(direct["trace.id"], "0af7651916cd43dd8448eb211c80319c");
-    assert_eq!(direct["span.id"], "b7ad6b7169203331");
-    assert_eq!(direct["ecs.version"], super::ECS_VERSION);
+        .context(&ctx)
+        .set(format!("labels.{}", "tenant"), &tenant)
+        .set("ferry.published", 2usize)
+        .set("ferry.ok", true)
+        .set("ferry.list", json!(["a", "b"]));
+    let v = r.to_value(&origin());
+    assert_eq!(v["labels.tenant"], json!("t \"1\"\n"));
+    assert_eq!(v["ferry.realm"], "acme");
+    assert_eq!(v["ferry.attempt"], 3);
+    assert_eq!(v["ferry.published"], 2);
+    assert_eq!(v["ferry.ok"], true);
+    assert_eq!(v["ferry.list"], json!(["a", "b"]));
+    assert_eq!(v["service.name"], "svc");
+    assert_eq!(v["service.version"], "1.2.3");
+    assert_eq!(v["host.name"], "h");
+    assert_eq!(v["ferry.version"], super::FERRY_VERSION);
+    assert_eq!(v["trace.id"], "0af7651916cd43dd8448eb211c80319c");
+    assert_eq!(v["span.id"], "b7ad6b7169203331");
+    assert_eq!(v["ecs.version"], ECS_VERSION);
+    assert_eq!(v["log.level"], "info");
 }
 
 #[test]
 fn the_time_is_written_whole_in_rfc_3339() {
     let at = std::time::UNIX_EPOCH + std::time::Duration::new(1_767_323_045, 123_456_789);
-    let mut r = Record::new(&origin());
+    let mut r = Record::new();
     r.time(at);
-    let line = serde_json::to_string(&r).unwrap_or_default();
+    let line = r.encode(&origin());
     assert!(
-        line.starts_with("{\"@timestamp\":\"2026-01-02T03:04:05.123456789Z\","),
-        "{line}"
+        line.json()
+            .starts_with("{\"@timestamp\":\"2026-01-02T03:04:05.123456789Z\","),
+        "{}",
+        line.json()
     );
-    assert_eq!(
-        r.into_value()["@timestamp"],
-        "2026-01-02T03:04:05.123456789Z"
-    );
+    assert_eq!(line.ts_ms(), 1_767_323_045_123);
 }

@@ -10,7 +10,11 @@ use std::{
 use serde_json::{Value, json};
 
 use super::{LogSink, QUEUE, StdoutSink};
-use crate::telemetry::{Metrics, Origin};
+use crate::telemetry::{Line, Metrics, Origin};
+
+fn line(record: Value) -> Arc<Line> {
+    Arc::new(Line::from_value(&record))
+}
 
 fn sink_to(out: impl Write + Send + 'static) -> (StdoutSink, Arc<Metrics>) {
     let metrics = Arc::new(Metrics::new());
@@ -55,7 +59,7 @@ async fn flush_returns_once_every_record_before_it_is_written_in_order() {
     let out = Shared::default();
     let (sink, _) = sink_to(out.clone());
     for i in 0..1000 {
-        sink.write(json!({"n": i, "message": "a \"quoted\"\nline"}));
+        sink.write(line(json!({"n": i, "message": "a \"quoted\"\nline"})));
     }
     sink.flush().await;
     let written = String::from_utf8(out.0.lock().expect("lock").clone()).expect("utf-8");
@@ -81,12 +85,12 @@ async fn flush_with_nothing_queued_returns() {
 #[tokio::test]
 async fn a_failing_writer_does_not_leave_flush_waiting() {
     let (sink, _) = sink_to(Broken);
-    sink.write(json!({"n": 1}));
+    sink.write(line(json!({"n": 1})));
     // A deadline only so that a regression fails instead of hanging the test run.
     tokio::time::timeout(Duration::from_secs(30), sink.flush())
         .await
         .expect("flush returned although the writer failed");
-    sink.write(json!({"n": 2}));
+    sink.write(line(json!({"n": 2})));
     tokio::time::timeout(Duration::from_secs(30), sink.flush())
         .await
         .expect("flush returned after the writer thread ended");
@@ -122,7 +126,7 @@ async fn a_blocked_writer_drops_counts_and_reports_instead_of_growing() {
     let (sink, metrics) = sink_to(gated.clone());
     let total = QUEUE * 3;
     for i in 0..total {
-        sink.write(json!({ "n": i }));
+        sink.write(line(json!({ "n": i })));
     }
     let dropped = metrics.log_queue_dropped("stdout").get();
     assert!(dropped > 0, "nothing was dropped with the writer blocked");

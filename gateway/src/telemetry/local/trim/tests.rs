@@ -9,11 +9,14 @@ use rusqlite::{Connection, StatementStatus};
 use serde_json::json;
 
 use super::{ID_RANGE, OLD, trim};
-use crate::telemetry::local::{
-    LogQuery, LogReader,
-    insert::{Columns, Statements, rfc3339_ms},
-    store,
-    tests::store as bounds_at,
+use crate::telemetry::{
+    Line,
+    local::{
+        LogQuery, LogReader,
+        insert::{Statements, rfc3339_ms},
+        store,
+        tests::store as bounds_at,
+    },
 };
 
 fn now() -> String {
@@ -33,9 +36,7 @@ fn fill(conn: &mut Connection, n: usize, ts: &str) {
             "ferry.message_id": format!("m-{ts}-{i}"),
             "message": format!("record {i} {}", "pad ".repeat(50)),
         });
-        statements
-            .insert(&Columns::of_value(&doc), &doc.to_string())
-            .unwrap();
+        statements.insert(&Line::from_value(&doc)).unwrap();
     }
     drop(statements);
     tx.commit().unwrap();
