@@ -66,7 +66,7 @@ pub(super) fn context_of(
         attempt: msg.attempt,
         realm: realm.to_owned(),
         trace_id: trace.trace_id().to_owned(),
-        span_id: trace.delivery_span.clone(),
+        span_id: trace.delivery_span.as_str().to_owned(),
         series: Some(sub.telemetry.metrics().series_for(&sub.name, realm)),
     }
 }
@@ -107,7 +107,7 @@ pub(super) async fn deliver(
         SpanIds {
             trace: inspected.trace.trace_id(),
             parent: inspected.trace.parent_span(),
-            delivery: &inspected.trace.delivery_span,
+            delivery: inspected.trace.delivery_span.as_str(),
         },
         Described {
             system: sub.backend.kind(),

@@ -50,7 +50,8 @@ fn missing_trace_gets_a_stable_id_per_message() {
     assert!(a.created);
     assert_eq!(a.trace_id(), b.trace_id());
     assert_ne!(a.trace_id(), c.trace_id());
-    assert_eq!(trace_id_of(&a.traceparent).map(str::len), Some(32));
+    assert_eq!(trace_id_of(&a.traceparent()).map(str::len), Some(32));
+    assert_eq!(span_id_of(&a.traceparent()), Some(a.parent_span()));
 }
 
 #[test]
@@ -75,7 +76,11 @@ fn a_delivery_is_a_child_span_in_the_message_trace() {
     let d = a.delivery_traceparent();
     assert_eq!(trace_id_of(&d), Some("0af7651916cd43dd8448eb211c80319c"));
     assert_eq!(span_id_of(&d), Some(a.delivery_span.as_str()));
-    assert_ne!(a.delivery_span, "b7ad6b7169203331", "a span of its own");
+    assert_ne!(
+        a.delivery_span.as_str(),
+        "b7ad6b7169203331",
+        "a span of its own"
+    );
     assert_ne!(a.delivery_span, b.delivery_span, "fresh per delivery");
     assert!(d.starts_with("00-") && d.ends_with("-01"), "{d}");
     assert!(a.sampled());
@@ -88,6 +93,13 @@ fn flags_are_kept_and_unsampled_is_not_sampled() {
     let t = TraceContext::from_attributes(&attrs, "m1");
     assert!(!t.sampled());
     assert!(t.delivery_traceparent().ends_with("-00"));
+    assert_eq!(t.traceparent(), tp);
+    let other = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-0a";
+    let attrs: BTreeMap<String, String> = [("traceparent".into(), other.into())].into();
+    assert_eq!(
+        TraceContext::from_attributes(&attrs, "m1").child("00f067aa0ba902b7"),
+        "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-0a"
+    );
 }
 
 #[test]

@@ -6,56 +6,108 @@ use std::collections::BTreeMap;
 
 use rand::Rng;
 
-/// The trace context of one delivery.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TraceContext {
-    /// The message's `00-<trace id>-<span id>-<flags>` (ferry's own root when it had none).
-    pub traceparent: String,
-    /// Passed through unchanged.
-    pub tracestate: String,
-    /// Whether ferry created it (the message had none or an invalid one).
-    pub created: bool,
-    /// The delivery's span id (16 hex digits, fresh per delivery): the parent of the
-    /// worker's spans and of every follow-up message that does not set its own context.
-    pub delivery_span: String,
+/// Lowercase hex digits of a W3C id: 32 for a trace id, 16 for a span id. A value that
+/// exists is valid: [`Hex::parse`] checks it, [`Hex::of`] writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hex<const N: usize>([u8; N]);
+
+impl<const N: usize> Hex<N> {
+    /// `s` if it is `N` lowercase hex digits, not all zero.
+    fn parse(s: &str) -> Option<Self> {
+        let bytes: [u8; N] = s.as_bytes().try_into().ok()?;
+        let hex = bytes
+            .iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b));
+        (hex && bytes.iter().any(|b| *b != b'0')).then_some(Self(bytes))
+    }
+
+    /// The low `4 * N` bits of `n` as hex digits.
+    fn of(mut n: u128) -> Self {
+        let mut out = [b'0'; N];
+        for b in out.iter_mut().rev() {
+            *b = b"0123456789abcdef"[(n & 0xf) as usize];
+            n >>= 4;
+        }
+        Self(out)
+    }
+
+    /// The digits.
+    pub fn as_str(&self) -> &str {
+        // Hex digits only (checked or written above).
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
 }
 
-fn is_hex(s: &str, len: usize) -> bool {
-    s.len() == len
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+/// A trace id: 32 hex digits.
+pub type TraceId = Hex<32>;
+/// A span id: 16 hex digits.
+pub type SpanId = Hex<16>;
+
+impl SpanId {
+    /// A fresh non-zero span id.
+    pub fn random() -> Self {
+        Self::of(u128::from(rand::rng().random_range(1..=u64::MAX)))
+    }
+}
+
+/// Two lowercase hex digits as a byte.
+fn hex_byte(s: &str) -> Option<u8> {
+    let [high, low]: [u8; 2] = s.as_bytes().try_into().ok()?;
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    Some((digit(high)? << 4) | digit(low)?)
 }
 
 /// The parts of a valid `traceparent`: trace id, parent span id, flags.
-fn parts_of(traceparent: &str) -> Option<(&str, &str, &str)> {
+fn parts_of(traceparent: &str) -> Option<(TraceId, SpanId, u8)> {
     let mut parts = traceparent.split('-');
     let (version, trace, span, flags) =
         (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    let valid = is_hex(version, 2)
-        && version != "ff"
-        && is_hex(trace, 32)
-        && trace.bytes().any(|b| b != b'0')
-        && is_hex(span, 16)
-        && span.bytes().any(|b| b != b'0')
-        && is_hex(flags, 2)
-        && (version != "00" || parts.next().is_none());
-    valid.then_some((trace, span, flags))
+    let version = hex_byte(version)?;
+    // ff is invalid; version 00 has exactly four fields, later versions may have more.
+    if version == 0xff || (version == 0 && parts.next().is_some()) {
+        return None;
+    }
+    Some((
+        TraceId::parse(trace)?,
+        SpanId::parse(span)?,
+        hex_byte(flags)?,
+    ))
 }
 
 /// The trace id of a valid `traceparent`, else `None`.
 pub fn trace_id_of(traceparent: &str) -> Option<&str> {
-    parts_of(traceparent).map(|(trace, _, _)| trace)
+    parts_of(traceparent)?;
+    traceparent.get(3..35)
 }
 
 /// The parent span id of a valid `traceparent`, else `None`.
 pub fn span_id_of(traceparent: &str) -> Option<&str> {
-    parts_of(traceparent).map(|(_, span, _)| span)
+    parts_of(traceparent)?;
+    traceparent.get(36..52)
 }
 
 /// A fresh non-zero span id, 16 hex digits.
 pub fn new_span_id() -> String {
-    let span: u64 = rand::rng().random_range(1..=u64::MAX);
-    format!("{span:016x}")
+    SpanId::random().as_str().to_owned()
+}
+
+/// The trace context of one delivery, read once from the message's `traceparent`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceContext {
+    trace_id: TraceId,
+    parent_span: SpanId,
+    flags: u8,
+    /// Passed through unchanged.
+    pub tracestate: String,
+    /// Whether ferry created it (the message had none or an invalid one).
+    pub created: bool,
+    /// The delivery's span id (fresh per delivery): the parent of the worker's spans and
+    /// of every follow-up message that does not set its own context.
+    pub delivery_span: SpanId,
 }
 
 impl TraceContext {
@@ -63,14 +115,16 @@ impl TraceContext {
     /// whose trace id is derived from `message_id`, so every attempt of one message shares
     /// one trace id. Either way the delivery gets a fresh span id.
     pub fn from_attributes(attributes: &BTreeMap<String, String>, message_id: &str) -> Self {
-        match attributes.get("traceparent") {
-            Some(tp) if trace_id_of(tp).is_some() => Self {
-                traceparent: tp.clone(),
+        match attributes.get("traceparent").and_then(|tp| parts_of(tp)) {
+            Some((trace_id, parent_span, flags)) => Self {
+                trace_id,
+                parent_span,
+                flags,
                 tracestate: attributes.get("tracestate").cloned().unwrap_or_default(),
                 created: false,
-                delivery_span: new_span_id(),
+                delivery_span: SpanId::random(),
             },
-            _ => Self::root_for(message_id),
+            None => Self::root_for(message_id),
         }
     }
 
@@ -80,43 +134,55 @@ impl TraceContext {
             .as_u128()
             .max(1);
         Self {
-            traceparent: format!("00-{trace:032x}-{}-01", new_span_id()),
+            trace_id: TraceId::of(trace),
+            parent_span: SpanId::random(),
+            flags: 1,
             tracestate: String::new(),
             created: true,
-            delivery_span: new_span_id(),
+            delivery_span: SpanId::random(),
         }
     }
 
     /// The 32-hex-digit trace id.
     pub fn trace_id(&self) -> &str {
-        trace_id_of(&self.traceparent).unwrap_or_default()
+        self.trace_id.as_str()
     }
 
     /// The span the message was published under (ferry's root span when it created the
     /// context): the parent of the delivery's span.
     pub fn parent_span(&self) -> &str {
-        span_id_of(&self.traceparent).unwrap_or_default()
+        self.parent_span.as_str()
     }
 
-    /// The trace flags (`01`: sampled).
-    pub fn flags(&self) -> &str {
-        parts_of(&self.traceparent).map_or("01", |(_, _, flags)| flags)
+    /// The message's `traceparent` (ferry's own root when it had none).
+    pub fn traceparent(&self) -> String {
+        self.with_span(&self.parent_span)
     }
 
     /// Whether the sampled flag is set.
     pub fn sampled(&self) -> bool {
-        u8::from_str_radix(self.flags(), 16).is_ok_and(|f| f & 1 == 1)
+        self.flags & 1 == 1
     }
 
-    /// `00-<trace id>-<span>-<flags>`: the context of a child of the message's trace.
+    fn with_span(&self, span: &SpanId) -> String {
+        format!(
+            "00-{}-{}-{:02x}",
+            self.trace_id.as_str(),
+            span.as_str(),
+            self.flags
+        )
+    }
+
+    /// `00-<trace id>-<span>-<flags>`: the context of a child of the message's trace
+    /// (`span` is a span id ferry made).
     pub fn child(&self, span: &str) -> String {
-        format!("00-{}-{span}-{}", self.trace_id(), self.flags())
+        format!("00-{}-{span}-{:02x}", self.trace_id.as_str(), self.flags)
     }
 
     /// The `traceparent` of the delivery itself, given to the worker: its span id is the
     /// delivery's span.
     pub fn delivery_traceparent(&self) -> String {
-        self.child(&self.delivery_span)
+        self.with_span(&self.delivery_span)
     }
 }
 

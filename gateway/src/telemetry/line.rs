@@ -57,7 +57,7 @@ const COLUMNS: usize = 9;
 /// column fields are.
 #[derive(Debug, Clone)]
 pub struct Line {
-    json: String,
+    pub(super) json: String,
     ts_ms: i64,
     /// Byte ranges of the column fields' string contents (between the quotes) in `json`;
     /// an empty range where the record has no such string.
@@ -123,6 +123,21 @@ impl Line {
     }
 }
 
+/// Writes `s` as a JSON string: as it is when nothing in it needs escaping (most keys and
+/// values), else through serde_json, which escapes the same characters (controls, `"`
+/// and `\\`).
+fn string(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing into a Vec cannot fail.
+        let _ = serde_json::to_writer(out, s);
+    }
+}
+
 /// Writes one JSON object field by field.
 pub(super) struct Encoder {
     out: Vec<u8>,
@@ -146,9 +161,19 @@ impl Encoder {
         if self.out.len() > 1 {
             self.out.push(b',');
         }
-        // Writing a string into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut self.out, key);
+        string(&mut self.out, key);
         self.out.push(b':');
+    }
+
+    /// Writes `fragment`, the JSON of fields made elsewhere (`"a":1,"b":2`), as it is.
+    pub(super) fn fields(&mut self, fragment: &str) {
+        if fragment.is_empty() {
+            return;
+        }
+        if self.out.len() > 1 {
+            self.out.push(b',');
+        }
+        self.out.extend_from_slice(fragment.as_bytes());
     }
 
     /// Writes `key` with the time `t` in RFC 3339 (UTC, nanoseconds; an empty string for a
@@ -174,14 +199,14 @@ impl Encoder {
         let _ = match value {
             Field::Str(s) => {
                 let start = out.len() + 1;
-                let written = serde_json::to_writer(&mut *out, &**s);
+                string(out, s);
                 if let Some(c) = Column::of_key(key) {
                     let end = out.len() - 1;
                     if let (Ok(start), Ok(end)) = (u32::try_from(start), u32::try_from(end)) {
                         self.spans[c as usize] = (start, end);
                     }
                 }
-                written
+                Ok(())
             }
             Field::U64(n) => serde_json::to_writer(out, n),
             Field::I64(n) => serde_json::to_writer(out, n),

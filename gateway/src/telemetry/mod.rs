@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 pub use line::{Column, Line};
 pub use metrics::Metrics;
-pub use record::{Field, MessageContext, Origin, Record};
+pub use record::{Field, Header, MessageContext, Origin, Record};
 pub use sink::LogSink;
 
 /// Something that happened: it fills one log record and counts itself.
@@ -39,6 +39,7 @@ pub trait Event {
 #[derive(Clone)]
 pub struct Telemetry {
     origin: Arc<Origin>,
+    header: Arc<Header>,
     metrics: Arc<Metrics>,
     sink: Arc<dyn LogSink>,
     spans: Option<Arc<otel::SpanSink>>,
@@ -62,6 +63,7 @@ impl Telemetry {
     /// that counts too), writing to `sink`.
     pub fn with(origin: Origin, metrics: Arc<Metrics>, sink: Arc<dyn LogSink>) -> Self {
         Self {
+            header: Arc::new(Header::of(&origin)),
             origin: Arc::new(origin),
             metrics,
             sink,
@@ -89,7 +91,7 @@ impl Telemetry {
         }
         let mut record = Record::new();
         event.fill(&mut record);
-        self.sink.write(Arc::new(record.encode(&self.origin)));
+        self.sink.write(Arc::new(record.encode_with(&self.header)));
     }
 
     /// The metrics registry.

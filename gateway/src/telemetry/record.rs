@@ -51,6 +51,26 @@ impl Origin {
     }
 }
 
+/// The fields every record from one [`Origin`] carries (`service.*`, `host.name`,
+/// `ferry.version`, `ecs.version`), encoded once.
+#[derive(Debug, Clone)]
+pub struct Header(String);
+
+impl Header {
+    /// The header of the records from `origin`.
+    pub fn of(origin: &Origin) -> Self {
+        let mut e = Encoder::new();
+        e.field("service.name", &Field::from(&origin.service));
+        e.field("service.version", &Field::from(&origin.version));
+        e.field("host.name", &Field::from(&origin.host));
+        e.field("ferry.version", &Field::from(FERRY_VERSION));
+        e.field("ecs.version", &Field::from(ECS_VERSION));
+        let object = e.finish(SystemTime::UNIX_EPOCH).json;
+        // The object's fields without its braces.
+        Self(object[1..object.len() - 1].to_owned())
+    }
+}
+
 /// One field's value, borrowed from the event where it can be.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Field<'a> {
@@ -266,14 +286,15 @@ impl<'a> Record<'a> {
 
     /// The record as one JSON line from `origin`, with the columns the local store files.
     pub fn encode(&self, origin: &Origin) -> Line {
+        self.encode_with(&Header::of(origin))
+    }
+
+    /// [`Record::encode`] with the origin's fields encoded once for many records.
+    pub fn encode_with(&self, header: &Header) -> Line {
         let mut e = Encoder::new();
         e.time("@timestamp", self.at);
         e.field("log.level", &Field::Str(Cow::Borrowed(&self.level)));
-        e.field("service.name", &Field::from(&origin.service));
-        e.field("service.version", &Field::from(&origin.version));
-        e.field("host.name", &Field::from(&origin.host));
-        e.field("ferry.version", &Field::from(FERRY_VERSION));
-        e.field("ecs.version", &Field::from(ECS_VERSION));
+        e.fields(&header.0);
         for (k, v) in &self.fields {
             e.field(k, v);
         }
