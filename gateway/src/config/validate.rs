@@ -26,10 +26,17 @@ pub(super) fn validate(config: &FerryConfig) -> Vec<(String, String)> {
         );
     }
     let addr = &config.worker.address;
-    if !(addr.starts_with("http://") || addr.starts_with("https://")) {
+    if addr.starts_with("https://") {
         bad(
             "worker.address".into(),
-            format!("`{addr}` must start with http:// or https:// (e.g. http://127.0.0.1:50051)"),
+            format!(
+                "`{addr}`: ferry talks to its worker over plain HTTP/2 beside it; TLS to the worker is not supported (use http://)"
+            ),
+        );
+    } else if !addr.starts_with("http://") {
+        bad(
+            "worker.address".into(),
+            format!("`{addr}` must start with http:// (e.g. http://127.0.0.1:50051)"),
         );
     } else if addr.parse::<tonic::transport::Uri>().is_err() {
         bad(

@@ -1,12 +1,12 @@
 //! [`WorkerClient`]: calls the worker's `WorkerService.Handle` over one multiplexed HTTP/2
-//! connection that reconnects by itself when the worker comes back; each request goes out
-//! in one write ([`WholeBody`]).
+//! connection that is made again when the worker comes back ([`H2Channel`]); the health
+//! watch has a connection of its own (tonic's `Channel`).
 
 use std::time::Duration;
 
 use ferry_proto::v1::{HandleRequest, HandleResponse, worker_service_client::WorkerServiceClient};
 
-use super::whole_body::WholeBody;
+use super::channel::H2Channel;
 use tonic::{
     Request, Status,
     transport::{Channel, Endpoint},
@@ -15,10 +15,14 @@ use tonic::{
 /// The most bytes a `HandleResponse` (with its follow-up messages) may have.
 const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
+/// How long connecting to the worker may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// A client for the worker.
 #[derive(Debug, Clone)]
 pub struct WorkerClient {
-    channel: Channel,
+    calls: H2Channel,
+    health: Channel,
 }
 
 impl WorkerClient {
@@ -26,16 +30,17 @@ impl WorkerClient {
     pub fn connect_lazy(address: &str) -> Result<Self, String> {
         let endpoint = Endpoint::from_shared(address.to_owned())
             .map_err(|e| format!("worker.address `{address}`: {e}"))?
-            .connect_timeout(Duration::from_secs(2))
+            .connect_timeout(CONNECT_TIMEOUT)
             .tcp_nodelay(true);
         Ok(Self {
-            channel: endpoint.connect_lazy(),
+            calls: H2Channel::new(address, CONNECT_TIMEOUT)?,
+            health: endpoint.connect_lazy(),
         })
     }
 
-    /// The channel, for the health client.
+    /// A channel to the worker for the health client.
     pub fn channel(&self) -> Channel {
-        self.channel.clone()
+        self.health.clone()
     }
 
     /// Calls `Handle` with a deadline of `timeout`. The request's trace context also goes as
@@ -46,7 +51,7 @@ impl WorkerClient {
         request: HandleRequest,
         timeout: Duration,
     ) -> Result<HandleResponse, Status> {
-        let mut client = WorkerServiceClient::new(WholeBody(self.channel.clone()))
+        let mut client = WorkerServiceClient::new(self.calls.clone())
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
         let trace = request.trace.clone().unwrap_or_default();
@@ -58,7 +63,14 @@ impl WorkerClient {
         ] {
             // A value that is not valid metadata (only from a message's own `tracestate`)
             // is left out; the request carries it anyway.
-            if let (false, Ok(value)) = (value.is_empty(), value.parse()) {
+            if let (false, Ok(mut value)) = (
+                value.is_empty(),
+                value.parse::<tonic::metadata::MetadataValue<_>>(),
+            ) {
+                // New with every call: HPACK sends it as a literal that is never indexed,
+                // instead of filling the connection's header table with values that never
+                // come again (and evicting the ones that do).
+                value.set_sensitive(true);
                 request.metadata_mut().insert(key, value);
             }
         }

@@ -2,12 +2,12 @@
 //! the child-process supervisor for `ferry run -- CMD` (with its output as events), and the
 //! conversion of the worker's log lines into events.
 
+mod channel;
 mod client;
 mod health;
 mod logs;
 mod output;
 mod supervisor;
-mod whole_body;
 
 pub use client::WorkerClient;
 pub use health::HealthWatch;
