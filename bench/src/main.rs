@@ -82,24 +82,24 @@ struct Args {
 /// worker's — or the baseline consumer), read around one run.
 struct Cpu {
     server: Option<f64>,
-    pid: u32,
+    whose: measure::Whose,
     client: f64,
 }
 
 impl Cpu {
-    fn now(args: &Args, pid: u32) -> Self {
+    fn now(args: &Args, whose: measure::Whose) -> Self {
         Self {
             server: args
                 .server_pid
                 .map(|pid| measure::usage_of(pid).cpu_seconds),
-            pid,
-            client: measure::usage_of(pid).cpu_seconds,
+            whose,
+            client: measure::cpu_of(whose),
         }
     }
 
     /// Prints what was spent since `self`, per 1000 of `n` messages.
     fn print_since(&self, args: &Args, n: f64, client_is: &str) {
-        let now = Self::now(args, self.pid);
+        let now = Self::now(args, self.whose);
         println!(
             "{client_is:<23}{:.3} s per 1000 messages",
             (now.client - self.client) / n * 1000.0
@@ -186,8 +186,8 @@ async fn run(args: Args, machine: String) {
     );
 
     let run = measure::FerryRun::start(&config_for(&queue), backend.features()).await;
-    let (worker_pid, worker_cpu_is) = worker.process();
-    let cpu = Cpu::now(&args, worker_pid);
+    let (worker_whose, worker_cpu_is) = worker.process();
+    let cpu = Cpu::now(&args, worker_whose);
     let started = Instant::now();
     let deadline = started + Duration::from_secs(1800);
     while !worker.handled(args.messages) {
@@ -202,8 +202,8 @@ async fn run(args: Args, machine: String) {
     let n = args.messages as f64;
     println!("\n== results ({})", args.backend);
     cpu.print_since(&args, n, worker_cpu_is);
-    if let worker::BenchWorker::Node(_) = &worker {
-        let rss = measure::usage_of(worker_pid).peak_rss_kib;
+    if let (worker::BenchWorker::Node(_), measure::Whose::Process(pid)) = (&worker, worker_whose) {
+        let rss = measure::usage_of(pid).peak_rss_kib;
         println!("worker peak RSS:       {:.1} MiB", rss as f64 / 1024.0);
     }
     let events = run.stop().await;
@@ -254,7 +254,7 @@ async fn run_baseline(backend: &backends::BenchBackend, args: &Args, when: &str)
     backend
         .load(&queue, args.messages, args.payload_bytes)
         .await;
-    let cpu = Cpu::now(args, std::process::id());
+    let cpu = Cpu::now(args, measure::Whose::Process(std::process::id()));
     let (elapsed, what) = consume_baseline(backend, args, &queue).await;
     let n = args.messages as f64;
     let rate = n / elapsed.as_secs_f64();

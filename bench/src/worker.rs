@@ -11,7 +11,11 @@ use std::{
 use ferry_sdk::{Message, Reply};
 use tokio::net::TcpListener;
 
-use crate::node_worker::NodeWorker;
+use crate::{measure::Whose, node_worker::NodeWorker};
+
+/// The name of the threads of the in-process worker's own runtime: its CPU is theirs,
+/// apart from the benchmark's (which reads ferry's output meanwhile).
+const WORKER_THREADS: &str = "bench-worker";
 
 /// Which no-op worker ferry calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -63,11 +67,11 @@ impl BenchWorker {
         }
     }
 
-    /// The process doing the worker's side of the gRPC calls, and what to call its CPU.
-    pub fn process(&self) -> (u32, &'static str) {
+    /// Whose CPU is the worker's side of the gRPC calls, and what to call it.
+    pub fn process(&self) -> (Whose, &'static str) {
         match self {
-            Self::Rust(_) => (std::process::id(), "worker CPU (gRPC side):"),
-            Self::Node(w) => (w.pid(), "worker CPU (node):"),
+            Self::Rust(_) => (Whose::Threads(WORKER_THREADS), "worker CPU (ferry-sdk):"),
+            Self::Node(w) => (Whose::Process(w.pid()), "worker CPU (node):"),
         }
     }
 
@@ -86,10 +90,9 @@ pub struct NoopWorker {
 }
 
 impl NoopWorker {
-    /// Starts on a free port.
+    /// Starts on a free port, on a runtime of its own (two threads, as a worker process on
+    /// this machine would have) that lives as long as the benchmark.
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
         let starts: Arc<Mutex<HashMap<String, SystemTime>>> = Arc::default();
         let record = starts.clone();
         let handler = move |msg: Message| {
@@ -100,10 +103,24 @@ impl NoopWorker {
                 .or_insert_with(SystemTime::now);
             async { Reply::done() }
         };
-        tokio::spawn(async move {
-            let _ = ferry_sdk::serve_on(listener, handler, std::future::pending()).await;
+        let (bound, url) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name(WORKER_THREADS)
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let _ = bound.send(format!("http://{}", listener.local_addr().unwrap()));
+                let _ = ferry_sdk::serve_on(listener, handler, std::future::pending()).await;
+            });
         });
-        Self { url, starts }
+        Self {
+            url: url.await.unwrap(),
+            starts,
+        }
     }
 
     /// Where ferry calls it.

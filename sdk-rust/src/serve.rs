@@ -122,9 +122,24 @@ where
     tonic::transport::Server::builder()
         .add_service(health)
         .add_service(worker)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), drained)
+        .serve_with_incoming_shutdown(no_delay(listener), drained)
         .await?;
     Ok(())
+}
+
+/// The connections `listener` accepts, with Nagle's algorithm off: an answer is a few
+/// small frames, and holding one back until the previous is acknowledged would add a
+/// round trip to a call.
+fn no_delay(
+    listener: TcpListener,
+) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use futures::StreamExt as _;
+    TcpListenerStream::new(listener).map(|accepted| {
+        accepted.inspect(|stream| {
+            // Only slower if it fails: the connection is served either way.
+            let _ = stream.set_nodelay(true);
+        })
+    })
 }
 
 /// `host:port` from the value of `FERRY_WORKER_ADDR`, tolerating an `http://` prefix.

@@ -1,6 +1,7 @@
-//! Unit tests for reading the worker address from the environment's value.
+//! Unit tests for reading the worker address from the environment's value, and for the
+//! accepted connections' socket options.
 
-use super::worker_addr;
+use super::{no_delay, worker_addr};
 use crate::error::ServeError;
 
 #[test]
@@ -17,4 +18,15 @@ fn bad_addresses_are_named() {
         assert!(matches!(err, ServeError::BadAddress { .. }), "{bad}");
         assert!(err.to_string().contains("FERRY_WORKER_ADDR"), "{err}");
     }
+}
+
+#[tokio::test]
+async fn accepted_connections_do_not_wait_to_send_small_frames() {
+    use futures::StreamExt as _;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut accepted = Box::pin(no_delay(listener));
+    let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let served = accepted.next().await.unwrap().unwrap();
+    assert!(served.nodelay().unwrap(), "Nagle's algorithm is off");
 }
