@@ -255,6 +255,7 @@ rate_limit = 1.0
     es.password = Some("p".into());
     let mut keys = Vec::new();
     keys_of("", &toml::Value::try_from(&cfg).unwrap(), &mut keys);
+    #[cfg_attr(not(any(feature = "sqs", feature = "pubsub")), allow(unused_mut))]
     let mut more = Vec::new();
     #[cfg(feature = "sqs")]
     keys_of(

@@ -1,11 +1,14 @@
-//! How one record becomes rows: one in `records` (its line, and the columns the encoding
-//! marked in it), one in `record_keys` when it names a message or a trace, and one in the
-//! text index when it has words worth searching ([`Statements::insert`], with the
-//! statements prepared once per transaction).
+//! How a commit's records become rows: each one in `records` (its line, and the columns
+//! the encoding marked in it), one in `record_keys` when it names a message or a trace,
+//! and one in the text index when it has words worth searching ([`Inserts::insert_all`],
+//! 32 rows to a statement, with statements the writer prepares once).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::{
+    sync::Arc,
+    time::{SystemTime, UNIX_EPOCH},
+};
 
-use rusqlite::{CachedStatement, Connection, params};
+use rusqlite::{Connection, Statement, ToSql, params};
 
 use super::schema::{INSERT, INSERT_KEYS, INSERT_TEXT, key_hash};
 use crate::telemetry::{Column, Line};
@@ -48,53 +51,125 @@ pub(super) fn words(line: &Line) -> Option<String> {
     }
 }
 
-/// The insert statements of one transaction.
-pub(super) struct Statements<'c> {
-    record: CachedStatement<'c>,
-    keys: CachedStatement<'c>,
-    text: CachedStatement<'c>,
+/// Records (and key rows) per multi-row `INSERT`; fewer go one by one.
+const ROWS: usize = 32;
+
+/// The statement inserting `n` rows of `width` parameters each: `head` and then `(?, ...)`
+/// n times.
+fn multi_row(head: &str, width: usize, n: usize) -> String {
+    let row = format!("({})", vec!["?"; width].join(", "));
+    format!("{head} VALUES {}", vec![row; n].join(", "))
 }
 
-impl<'c> Statements<'c> {
-    /// Prepares (or takes from the connection's cache) the statements on `conn`.
+/// The id the next record gets: one past the largest ever given (`AUTOINCREMENT`'s own
+/// rule). The writer holds the write lock, so the ids given in its transaction are its own.
+const NEXT_ID: &str = "SELECT max(\
+    coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'records'), 0), \
+    coalesce((SELECT max(id) FROM records), 0)) + 1";
+
+/// The writer's statements, prepared once for the connection's life: each record, its key
+/// hashes and its words, [`ROWS`] rows to a statement. Per statement SQLite opens a
+/// cursor, checks the transaction and, for `AUTOINCREMENT`, updates `sqlite_sequence`;
+/// per row that cost about as much as the row itself. Held rather than taken from
+/// rusqlite's cache, which clears every binding (320 of them) each time one goes back.
+pub(super) struct Inserts<'c> {
+    next_id: Statement<'c>,
+    records: [Statement<'c>; 2],
+    keys: [Statement<'c>; 2],
+    text: Statement<'c>,
+}
+
+impl<'c> Inserts<'c> {
+    /// Prepares the statements on `conn`.
     pub(super) fn prepare(conn: &'c Connection) -> rusqlite::Result<Self> {
+        let both = |head: &str, width: usize| -> rusqlite::Result<[Statement<'c>; 2]> {
+            Ok([
+                conn.prepare(&multi_row(head, width, ROWS))?,
+                conn.prepare(&multi_row(head, width, 1))?,
+            ])
+        };
         Ok(Self {
-            record: conn.prepare_cached(INSERT)?,
-            keys: conn.prepare_cached(INSERT_KEYS)?,
-            text: conn.prepare_cached(INSERT_TEXT)?,
+            next_id: conn.prepare(NEXT_ID)?,
+            records: both(INSERT, 10)?,
+            keys: both(INSERT_KEYS, 4)?,
+            text: conn.prepare(INSERT_TEXT)?,
         })
     }
 
-    /// Inserts the record `line`.
-    pub(super) fn insert(&mut self, line: &Line) -> rusqlite::Result<()> {
-        let column = |c| line.column(c);
-        let (message_id, published_id, trace_id) = (
-            column(Column::MessageId),
-            column(Column::PublishedId),
-            column(Column::TraceId),
-        );
-        let id = self.record.insert(params![
-            line.ts_ms(),
-            column(Column::Action),
-            column(Column::Outcome),
-            column(Column::Subscription),
-            column(Column::Realm),
-            message_id,
-            published_id,
-            trace_id,
-            line.json(),
-        ])?;
-        if message_id.is_some() || published_id.is_some() || trace_id.is_some() {
-            self.keys.execute(params![
-                id,
-                message_id.as_deref().map(key_hash),
-                published_id.as_deref().map(key_hash),
-                trace_id.as_deref().map(key_hash),
-            ])?;
+    /// Inserts `lines` in order, with consecutive new ids: the records, their key hashes
+    /// and their words. Must run inside a transaction that holds the write lock.
+    pub(super) fn insert_all(&mut self, lines: &[Arc<Line>]) -> rusqlite::Result<()> {
+        let first: i64 = self.next_id.query_row([], |r| r.get(0))?;
+        let mut keys: Vec<[Option<i64>; 4]> = Vec::with_capacity(lines.len());
+        let mut words_of: Vec<(i64, String)> = Vec::new();
+        let mut id = first;
+        for chunk in lines.chunks(ROWS) {
+            let stmt = &mut self.records[usize::from(chunk.len() < ROWS)];
+            let singly = chunk.len() < ROWS;
+            let mut at = 1;
+            for line in chunk {
+                let column = |c| line.column(c);
+                let (message_id, published_id, trace_id) = (
+                    column(Column::MessageId),
+                    column(Column::PublishedId),
+                    column(Column::TraceId),
+                );
+                if message_id.is_some() || published_id.is_some() || trace_id.is_some() {
+                    keys.push([
+                        Some(id),
+                        message_id.as_deref().map(key_hash),
+                        published_id.as_deref().map(key_hash),
+                        trace_id.as_deref().map(key_hash),
+                    ]);
+                }
+                if let Some(words) = words(line) {
+                    words_of.push((id, words));
+                }
+                let values: [&dyn ToSql; 10] = [
+                    &id,
+                    &line.ts_ms(),
+                    &column(Column::Action),
+                    &column(Column::Outcome),
+                    &column(Column::Subscription),
+                    &column(Column::Realm),
+                    &message_id,
+                    &published_id,
+                    &trace_id,
+                    &line.json(),
+                ];
+                for value in values {
+                    stmt.raw_bind_parameter(at, value)?;
+                    at += 1;
+                }
+                id += 1;
+                if singly {
+                    stmt.raw_execute()?;
+                    at = 1;
+                }
+            }
+            if !singly {
+                stmt.raw_execute()?;
+            }
         }
-        if let Some(words) = words(line) {
+        for chunk in keys.chunks(ROWS) {
+            if chunk.len() == ROWS {
+                let stmt = &mut self.keys[0];
+                for (i, value) in chunk.iter().flatten().enumerate() {
+                    stmt.raw_bind_parameter(i + 1, value)?;
+                }
+                stmt.raw_execute()?;
+            } else {
+                for row in chunk {
+                    self.keys[1].execute(*row)?;
+                }
+            }
+        }
+        for (id, words) in words_of {
             self.text.execute(params![id, words])?;
         }
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -68,15 +68,14 @@ DROP INDEX IF EXISTS records_trace;
 /// Every record's ids, to fill `record_keys` when upgrading from layout 1.
 pub(super) const ALL_IDS: &str = "SELECT id, message_id, published_id, trace_id FROM records";
 
-/// Inserts one record (parameters: ts, action, outcome, subscription, realm, message_id,
-/// published_id, trace_id, doc).
+/// Inserts records: followed by `VALUES` and one `(id, ts, action, outcome, subscription,
+/// realm, message_id, published_id, trace_id, doc)` per record.
 pub(super) const INSERT: &str = "INSERT INTO records \
-    (ts, action, outcome, subscription, realm, message_id, published_id, trace_id, doc) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+    (id, ts, action, outcome, subscription, realm, message_id, published_id, trace_id, doc)";
 
-/// Records the key hashes of a record (parameters: id, message, published, trace).
-pub(super) const INSERT_KEYS: &str =
-    "INSERT INTO record_keys (id, message, published, trace) VALUES (?1, ?2, ?3, ?4)";
+/// Records key hashes: followed by `VALUES` and one `(id, message, published, trace)` per
+/// record.
+pub(super) const INSERT_KEYS: &str = "INSERT INTO record_keys (id, message, published, trace)";
 
 /// Indexes the text of the record just inserted (parameters: id, text).
 pub(super) const INSERT_TEXT: &str = "INSERT INTO records_text (rowid, text) VALUES (?1, ?2)";

@@ -74,7 +74,7 @@ fn upgrade(conn: &mut Connection) -> Result<(), String> {
 /// Fills `record_keys` for every record of a layout-1 store.
 fn backfill_keys(conn: &Connection) -> rusqlite::Result<()> {
     let mut read = conn.prepare(ALL_IDS)?;
-    let mut write = conn.prepare(INSERT_KEYS)?;
+    let mut write = conn.prepare(&format!("{INSERT_KEYS} VALUES (?1, ?2, ?3, ?4)"))?;
     let mut rows = read.query([])?;
     while let Some(row) = rows.next()? {
         let text = |i: usize| row.get::<_, Option<String>>(i);

@@ -22,10 +22,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use super::{config::LocalStore, insert::Statements, trim::trim};
+use super::{config::LocalStore, insert::Inserts, trim::trim};
 use crate::telemetry::{Line, sink::Drops};
 
 /// The most records in one transaction.
@@ -82,23 +82,20 @@ impl Gathered {
     }
 
     /// Inserts the records in one transaction (with the report of drops, if any), then
-    /// answers the flushes.
-    fn commit(&mut self, conn: &mut Connection, drops: &Drops) {
+    /// answers the flushes. `inserts` are the connection's statements, prepared at the
+    /// first commit (and again after a failure to).
+    fn commit<'c>(
+        &mut self,
+        conn: &'c Connection,
+        inserts: &mut Option<Inserts<'c>>,
+        drops: &Drops,
+    ) {
         if let Some(report) = drops.report() {
             self.records.push(Arc::new(report));
         }
         let n = self.records.len();
         if n > 0 {
-            let committed = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .and_then(|tx| {
-                    let mut statements = Statements::prepare(&tx)?;
-                    for line in self.records.drain(..) {
-                        statements.insert(&line)?;
-                    }
-                    drop(statements);
-                    tx.commit()
-                });
+            let committed = store(conn, inserts, &self.records);
             self.records.clear();
             if committed.is_err() {
                 for _ in 0..n {
@@ -113,9 +110,33 @@ impl Gathered {
     }
 }
 
+/// Inserts `records` in one transaction, preparing the connection's statements first if
+/// they are not yet (kept in `slot` for the next commit).
+fn store<'c>(
+    conn: &'c Connection,
+    slot: &mut Option<Inserts<'c>>,
+    records: &[Arc<Line>],
+) -> rusqlite::Result<()> {
+    let mut inserts = match slot.take() {
+        Some(inserts) => inserts,
+        None => Inserts::prepare(conn)?,
+    };
+    let done = conn.execute_batch("BEGIN IMMEDIATE").and_then(|()| {
+        inserts
+            .insert_all(records)
+            .and_then(|()| conn.execute_batch("COMMIT"))
+            .inspect_err(|_| {
+                // Nothing of the batch stays (a failed COMMIT leaves the transaction open).
+                let _ = conn.execute_batch("ROLLBACK");
+            })
+    });
+    *slot = Some(inserts);
+    done
+}
+
 /// The writer thread's loop (ends when every sender is gone).
 pub(super) fn run(
-    mut conn: Connection,
+    conn: Connection,
     bounds: &LocalStore,
     rx: &mpsc::Receiver<Command>,
     drops: &Arc<Drops>,
@@ -127,6 +148,7 @@ pub(super) fn run(
     let mut trimmed = Instant::now()
         .checked_sub(TRIM_EVERY)
         .unwrap_or_else(Instant::now);
+    let mut inserts = None;
     let mut open = true;
     while open {
         if gathered.is_empty() {
@@ -155,7 +177,7 @@ pub(super) fn run(
             }
         }
         if gathered.due() || !open {
-            gathered.commit(&mut conn, drops);
+            gathered.commit(&conn, &mut inserts, drops);
             if trimmed.elapsed() >= TRIM_EVERY {
                 // A failed trim is tried again after the next commit.
                 let _ = trim(&conn, bounds);
@@ -163,9 +185,13 @@ pub(super) fn run(
             }
         }
     }
-    gathered.commit(&mut conn, drops);
+    gathered.commit(&conn, &mut inserts, drops);
     let _ = trim(&conn, bounds);
+    drop(inserts);
     // Hands the write-ahead log back to the file.
     let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
     drop(conn.close());
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,7 +3,7 @@
 //! full store as on an empty one.
 #![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use rusqlite::{Connection, StatementStatus};
 use serde_json::json;
@@ -13,7 +13,7 @@ use crate::telemetry::{
     Line,
     local::{
         LogQuery, LogReader,
-        insert::{Statements, rfc3339_ms},
+        insert::{Inserts, rfc3339_ms},
         store,
         tests::store as bounds_at,
     },
@@ -28,7 +28,7 @@ fn now() -> String {
 /// Inserts `n` records at time `ts` as the writer does: with their keys and text.
 fn fill(conn: &mut Connection, n: usize, ts: &str) {
     let tx = conn.transaction().unwrap();
-    let mut statements = Statements::prepare(&tx).unwrap();
+    let mut lines = Vec::with_capacity(n);
     for i in 0..n {
         let doc = json!({
             "@timestamp": ts,
@@ -36,9 +36,9 @@ fn fill(conn: &mut Connection, n: usize, ts: &str) {
             "ferry.message_id": format!("m-{ts}-{i}"),
             "message": format!("record {i} {}", "pad ".repeat(50)),
         });
-        statements.insert(&Line::from_value(&doc)).unwrap();
+        lines.push(Arc::new(Line::from_value(&doc)));
     }
-    drop(statements);
+    Inserts::prepare(&tx).unwrap().insert_all(&lines).unwrap();
     tx.commit().unwrap();
 }
 

@@ -1,0 +1,72 @@
+//! Unit tests of the writer's commits on a real SQLite file: a commit that fails leaves
+//! nothing of its batch, counts every record of it as dropped and reports them in the next
+//! commit, which goes through on the same prepared statements.
+#![allow(clippy::unwrap_used)]
+
+use std::{sync::Arc, time::Duration};
+
+use rusqlite::Connection;
+use serde_json::json;
+
+use super::Gathered;
+use crate::telemetry::{
+    Line, Metrics, Origin,
+    local::{store, tests::store as bounds_at},
+    sink::Drops,
+};
+
+fn line(i: usize, text: &str) -> Arc<Line> {
+    Arc::new(Line::from_value(&json!({
+        "event.action": "worker.log",
+        "ferry.message_id": format!("m{i}"),
+        "message": text,
+    })))
+}
+
+fn count(conn: &Connection, table: &str) -> i64 {
+    conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn a_failed_commit_leaves_nothing_and_is_reported_by_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let bounds = bounds_at(dir.path(), 1 << 30, Duration::from_secs(3600));
+    let conn = store::open(&bounds.path).unwrap();
+    // The 40th record fails, after the first 32 went in one statement.
+    conn.execute_batch(
+        "CREATE TRIGGER poison BEFORE INSERT ON records WHEN NEW.doc LIKE '%poison%' \
+         BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
+    )
+    .unwrap();
+    let origin = Origin {
+        service: "svc".into(),
+        version: "1".into(),
+        host: "h".into(),
+    };
+    let drops = Drops::new("local", origin, Arc::new(Metrics::new()));
+    let mut inserts = None;
+    let mut gathered = Gathered {
+        records: (0..40)
+            .map(|i| line(i, if i == 39 { "poison" } else { "fine" }))
+            .collect(),
+        ..Gathered::default()
+    };
+    gathered.commit(&conn, &mut inserts, &drops);
+    assert_eq!(count(&conn, "records"), 0);
+    assert_eq!(count(&conn, "record_keys"), 0);
+    assert!(conn.is_autocommit(), "no transaction is left open");
+
+    gathered.records = (40..43).map(|i| line(i, "fine")).collect();
+    gathered.commit(&conn, &mut inserts, &drops);
+    assert_eq!(count(&conn, "records"), 4, "three records and the report");
+    let report: String = conn
+        .query_row(
+            "SELECT doc FROM records WHERE action = 'logs.dropped'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(report.contains("\"ferry.logs.dropped\":40"), "{report}");
+    assert_eq!(count(&conn, "record_keys"), 3);
+}
