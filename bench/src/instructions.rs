@@ -33,7 +33,11 @@ async fn one_run(
     backend.create(&queue).await;
     backend.load(&queue, messages, payload_bytes).await;
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("callgrind.out");
+    // FERRY_BENCH_CALLGRIND_DIR keeps the profiles there (for callgrind_annotate).
+    let out = std::env::var_os("FERRY_BENCH_CALLGRIND_DIR").map_or_else(
+        || dir.path().join("callgrind.out"),
+        |keep| std::path::PathBuf::from(keep).join(format!("callgrind.{messages}.out")),
+    );
     let run = measure::FerryRun::start_wrapped(
         &config_for(&queue),
         backend.features(),

@@ -127,7 +127,13 @@ impl Line {
 /// values), else through serde_json, which escapes the same characters (controls, `"`
 /// and `\\`).
 fn string(out: &mut Vec<u8>, s: &str) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    // No early exit: the compiler turns this into a vector loop (the strings are short and
+    // almost never need escaping, so looking at every byte costs less than branching on
+    // each).
+    let plain = !s.bytes().fold(false, |bad, b| {
+        bad | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if plain {
         out.reserve(s.len() + 2);
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());

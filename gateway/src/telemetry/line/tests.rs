@@ -68,3 +68,24 @@ fn a_json_object_encodes_like_a_record() {
     assert_eq!(line.column(Column::MessageId).as_deref(), Some("m \"2\""));
     assert_eq!(line.column(Column::Action).as_deref(), Some("x"));
 }
+
+#[test]
+fn a_string_is_escaped_wherever_its_special_byte_falls() {
+    // Lengths and positions across the vector loop's widths, each special byte in turn.
+    for special in ['"', '\\', '\n', '\u{0}', '\u{1f}'] {
+        for len in 1..70 {
+            for at in 0..len {
+                let s: String = (0..len)
+                    .map(|i| if i == at { special } else { 'a' })
+                    .collect();
+                let mut out = Vec::new();
+                super::string(&mut out, &s);
+                let back: String = serde_json::from_slice(&out).unwrap();
+                assert_eq!(back, s, "{special:?} at {at} of {len}");
+            }
+        }
+    }
+    let mut out = Vec::new();
+    super::string(&mut out, "plain é ✓");
+    assert_eq!(out, "\"plain é ✓\"".as_bytes());
+}
