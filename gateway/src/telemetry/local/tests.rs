@@ -126,6 +126,12 @@ fn the_store_is_on_with_the_embedded_backend_and_next_to_its_file() {
     assert_eq!(off.resolve(Some(std::path::Path::new("q.db"))), None);
 }
 
+/// The rows in `table`.
+pub(super) fn count(conn: &rusqlite::Connection, table: &str) -> i64 {
+    conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+        .unwrap()
+}
+
 pub(super) fn store(dir: &std::path::Path, max_size: u64, max_age: Duration) -> LocalStore {
     LocalStore {
         path: dir.join("logs.db"),

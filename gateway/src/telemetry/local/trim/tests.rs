@@ -15,7 +15,7 @@ use crate::telemetry::{
         LogQuery, LogReader,
         insert::{Inserts, rfc3339_ms},
         store,
-        tests::store as bounds_at,
+        tests::{count, store as bounds_at},
     },
 };
 
@@ -40,11 +40,6 @@ fn fill(conn: &mut Connection, n: usize, ts: &str) {
     }
     Inserts::prepare(&tx).unwrap().insert_all(&lines).unwrap();
     tx.commit().unwrap();
-}
-
-fn count(conn: &Connection, table: &str) -> i64 {
-    conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-        .unwrap()
 }
 
 #[test]

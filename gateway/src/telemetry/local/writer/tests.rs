@@ -5,13 +5,15 @@
 
 use std::{sync::Arc, time::Duration};
 
-use rusqlite::Connection;
 use serde_json::json;
 
 use super::Gathered;
 use crate::telemetry::{
     Line, Metrics, Origin,
-    local::{store, tests::store as bounds_at},
+    local::{
+        store,
+        tests::{count, store as bounds_at},
+    },
     sink::Drops,
 };
 
@@ -21,11 +23,6 @@ fn line(i: usize, text: &str) -> Arc<Line> {
         "ferry.message_id": format!("m{i}"),
         "message": text,
     })))
-}
-
-fn count(conn: &Connection, table: &str) -> i64 {
-    conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-        .unwrap()
 }
 
 #[test]
