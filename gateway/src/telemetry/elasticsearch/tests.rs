@@ -377,11 +377,11 @@ async fn lines_beyond_the_queue_are_dropped_and_counted_never_queued() {
     let mut cfg = ElasticsearchConfig::new("http://127.0.0.1:9");
     cfg.spool_dir = dir.path().join("spool");
     let metrics = std::sync::Arc::new(Metrics::new());
-    let sink =
-        super::ElasticsearchSink::start(&cfg, Origin::new("svc", None), metrics.clone(), false)
+    // The shipper is built and not started: the writes meet a queue nobody empties, as
+    // they would behind a disk that stalls.
+    let (sink, _idle) =
+        super::ElasticsearchSink::build(&cfg, Origin::new("svc", None), metrics.clone(), false)
             .unwrap();
-    // On a one-thread runtime the shipper cannot run before this test awaits: the writes
-    // meet a queue nobody empties, as they would behind a disk that stalls.
     for n in 0..QUEUE + 100 {
         sink.write(std::sync::Arc::new(crate::telemetry::Line::from_value(
             &json!({ "n": n }),
@@ -392,4 +392,59 @@ async fn lines_beyond_the_queue_are_dropped_and_counted_never_queued() {
         100,
         "the queue holds {QUEUE} lines; the rest are counted as dropped"
     );
+}
+
+/// The names of this process's threads.
+fn thread_names() -> Vec<String> {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .map(|n| n.trim().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_shipper_writes_and_syncs_on_a_thread_of_its_own_that_ends_with_the_sink() {
+    use crate::telemetry::{LogSink as _, Metrics, Origin};
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = ElasticsearchConfig::new("http://127.0.0.1:9");
+    cfg.spool_dir = dir.path().join("spool");
+    let sink = super::ElasticsearchSink::start(
+        &cfg,
+        Origin::new("svc", None),
+        std::sync::Arc::new(Metrics::new()),
+        false,
+    )
+    .unwrap();
+    let ship = super::sink::SHIPPER_THREAD;
+    assert!(
+        thread_names().iter().any(|n| n == ship),
+        "{:?}",
+        thread_names()
+    );
+    // The spool fills although this test's one runtime thread never yields to it.
+    sink.write(std::sync::Arc::new(crate::telemetry::Line::from_value(
+        &json!({ "n": 1 }),
+    )));
+    let spooled = || {
+        std::fs::read_dir(dir.path().join("spool"))
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter_map(|f| std::fs::read_to_string(f.path()).ok())
+            .any(|text| text.contains("\"n\":1"))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !spooled() {
+        assert!(std::time::Instant::now() < deadline, "never spooled");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    drop(sink);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while thread_names().iter().any(|n| n == ship) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the shipper outlived its sink"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
