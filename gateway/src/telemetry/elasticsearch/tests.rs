@@ -417,11 +417,16 @@ async fn the_shipper_writes_and_syncs_on_a_thread_of_its_own_that_ends_with_the_
     )
     .unwrap();
     let ship = super::sink::SHIPPER_THREAD;
-    assert!(
-        thread_names().iter().any(|n| n == ship),
-        "{:?}",
-        thread_names()
-    );
+    // A new thread names itself once it runs.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !thread_names().iter().any(|n| n == ship) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {ship} thread: {:?}",
+            thread_names()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     // The spool fills although this test's one runtime thread never yields to it.
     sink.write(std::sync::Arc::new(crate::telemetry::Line::from_value(
         &json!({ "n": 1 }),
