@@ -22,6 +22,7 @@ mod backends;
 mod baseline;
 #[cfg(feature = "pubsub")]
 mod baseline_pubsub;
+mod cpu;
 mod instructions;
 mod measure;
 mod node_worker;
@@ -82,18 +83,18 @@ struct Args {
 /// worker's — or the baseline consumer), read around one run.
 struct Cpu {
     server: Option<f64>,
-    whose: measure::Whose,
+    whose: cpu::Whose,
     client: f64,
 }
 
 impl Cpu {
-    fn now(args: &Args, whose: measure::Whose) -> Self {
+    fn now(args: &Args, whose: cpu::Whose) -> Self {
         Self {
             server: args
                 .server_pid
                 .map(|pid| measure::usage_of(pid).cpu_seconds),
             whose,
-            client: measure::cpu_of(whose),
+            client: cpu::cpu_of(whose),
         }
     }
 
@@ -202,7 +203,7 @@ async fn run(args: Args, machine: String) {
     let n = args.messages as f64;
     println!("\n== results ({})", args.backend);
     cpu.print_since(&args, n, worker_cpu_is);
-    if let (worker::BenchWorker::Node(_), measure::Whose::Process(pid)) = (&worker, worker_whose) {
+    if let (worker::BenchWorker::Node(_), cpu::Whose::Process(pid)) = (&worker, worker_whose) {
         let rss = measure::usage_of(pid).peak_rss_kib;
         println!("worker peak RSS:       {:.1} MiB", rss as f64 / 1024.0);
     }
@@ -254,7 +255,7 @@ async fn run_baseline(backend: &backends::BenchBackend, args: &Args, when: &str)
     backend
         .load(&queue, args.messages, args.payload_bytes)
         .await;
-    let cpu = Cpu::now(args, measure::Whose::Process(std::process::id()));
+    let cpu = Cpu::now(args, cpu::Whose::Process(std::process::id()));
     let (elapsed, what) = consume_baseline(backend, args, &queue).await;
     let n = args.messages as f64;
     let rate = n / elapsed.as_secs_f64();

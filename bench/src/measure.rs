@@ -163,59 +163,9 @@ fn build_ferry(features: &[&str]) -> std::path::PathBuf {
     build.run().expect("building ferry").path().to_path_buf()
 }
 
-/// Whose CPU a figure counts.
-#[derive(Debug, Clone, Copy)]
-pub enum Whose {
-    /// A whole process.
-    Process(u32),
-    /// This process's threads with this name (the in-process worker's runtime).
-    Threads(&'static str),
-}
-
-/// CPU seconds of `whose` so far.
-pub fn cpu_of(whose: Whose) -> f64 {
-    match whose {
-        Whose::Process(pid) => usage_of(pid).cpu_seconds,
-        Whose::Threads(name) => threads_cpu(name),
-    }
-}
-
-/// CPU seconds of this process's threads named `name` (`/proc/self/task/*/comm`).
-fn threads_cpu(name: &str) -> f64 {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return 0.0;
-    };
-    tasks
-        .flatten()
-        .filter(|t| {
-            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim_end() == name)
-        })
-        .map(|t| cpu_in_stat(&std::fs::read_to_string(t.path().join("stat")).unwrap_or_default()))
-        .sum()
-}
-
-/// User + system CPU seconds in the text of a `/proc/.../stat` file.
-fn cpu_in_stat(stat: &str) -> f64 {
-    // Fields after the command name: utime is field 14, stime 15 (1-based).
-    let after = stat.rsplit_once(") ").map(|(_, r)| r).unwrap_or_default();
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-        .ok()
-        .flatten()
-        .unwrap_or(100) as f64;
-    (ticks(11) + ticks(12)) / hz
-}
-
 /// CPU and peak memory of process `pid` so far (`/proc/<pid>/stat` and `status`).
 pub fn usage_of(pid: u32) -> Usage {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let cpu_seconds = cpu_in_stat(&stat);
+    let cpu_seconds = crate::cpu::cpu_of(crate::cpu::Whose::Process(pid));
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let peak_rss_kib = status
         .lines()

@@ -11,7 +11,7 @@ use std::{
 use ferry_sdk::{Message, Reply};
 use tokio::net::TcpListener;
 
-use crate::{measure::Whose, node_worker::NodeWorker};
+use crate::{cpu::Whose, node_worker::NodeWorker};
 
 /// The name of the threads of the in-process worker's own runtime: its CPU is theirs,
 /// apart from the benchmark's (which reads ferry's output meanwhile).

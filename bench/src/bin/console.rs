@@ -10,6 +10,11 @@
 //! `cargo run --release -p ferry-bench --bin console -- --seconds 60`
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+#[path = "../cpu.rs"]
+#[allow(dead_code)] // whole processes only: no thread of its own to count
+mod cpu;
+use cpu::{Whose, cpu_of};
+
 use std::{
     process::Stdio,
     sync::{Arc, Mutex},
@@ -143,16 +148,6 @@ fn beat(args: &Args, i: usize, seq: u64) -> Heartbeat {
     }
 }
 
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit_once(") ").map(|(_, r)| r).unwrap_or_default();
-    let f: Vec<f64> = after
-        .split_whitespace()
-        .map(|x| x.parse().unwrap_or(0.0))
-        .collect();
-    (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
-}
-
 fn memory_kib(pid: u32) -> (u64, u64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
@@ -240,7 +235,7 @@ async fn main() {
     );
     let start = Instant::now();
     let until = start + Duration::from_secs(args.seconds);
-    let cpu0 = cpu_seconds(pid);
+    let cpu0 = cpu_of(Whose::Process(pid));
     let mut tasks = Vec::new();
     for i in 0..args.sidecars {
         let (client, args, base, times, failures) = (
@@ -297,7 +292,7 @@ async fn main() {
     for t in tasks {
         t.await.unwrap();
     }
-    let cpu = cpu_seconds(pid) - cpu0;
+    let cpu = cpu_of(Whose::Process(pid)) - cpu0;
     let elapsed = start.elapsed().as_secs_f64();
     let beats = beat_times.lock().unwrap().clone();
     let (rss, hwm) = memory_kib(pid);

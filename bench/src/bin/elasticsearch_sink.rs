@@ -10,6 +10,11 @@
 //!     --url http://127.0.0.1:9200 --events 100000`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../cpu.rs"]
+#[allow(dead_code)] // whole processes only: no thread of its own to count
+mod cpu;
+use cpu::{Whose, cpu_of};
+
 use std::{
     sync::Arc,
     time::{Duration, Instant},
@@ -36,21 +41,6 @@ struct Args {
     /// `batch_max_events`.
     #[arg(long, default_value_t = 1000)]
     batch: usize,
-}
-
-/// This process's CPU seconds (user + system).
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit_once(") ").map(|(_, r)| r).unwrap_or_default();
-    let fields: Vec<f64> = after
-        .split_whitespace()
-        .map(|f| f.parse().unwrap_or(0.0))
-        .collect();
-    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-        .ok()
-        .flatten()
-        .unwrap_or(100) as f64;
-    (fields.get(11).copied().unwrap_or(0.0) + fields.get(12).copied().unwrap_or(0.0)) / hz
 }
 
 fn records(origin: &Origin, n: usize) -> Vec<Arc<Line>> {
@@ -96,7 +86,7 @@ async fn main() {
     let devnull = std::fs::File::create("/dev/null").unwrap();
     let stdout = StdoutSink::to_writer(devnull, origin.clone(), Arc::new(Metrics::new()));
     let batch = records(&origin, args.events);
-    let (cpu0, t0) = (cpu_seconds(), Instant::now());
+    let (cpu0, t0) = (cpu_of(Whose::Process(std::process::id())), Instant::now());
     // In chunks that fit the sink's bounded queue: a producer faster than the writer
     // would have records dropped (and counted) instead.
     for (i, r) in batch.into_iter().enumerate() {
@@ -106,7 +96,10 @@ async fn main() {
         }
     }
     stdout.flush().await;
-    let (cpu_stdout, wall_stdout) = (cpu_seconds() - cpu0, t0.elapsed());
+    let (cpu_stdout, wall_stdout) = (
+        cpu_of(Whose::Process(std::process::id())) - cpu0,
+        t0.elapsed(),
+    );
 
     // The Elasticsearch sink, into a data stream of its own.
     let dir = tempfile::tempdir().unwrap();
@@ -127,7 +120,7 @@ async fn main() {
         metrics.logs.request_failures.get(),
     );
     let batch = records(&origin, args.events);
-    let (cpu0, t0) = (cpu_seconds(), Instant::now());
+    let (cpu0, t0) = (cpu_of(Whose::Process(std::process::id())), Instant::now());
     for (i, r) in batch.into_iter().enumerate() {
         sink.write(r);
         if i % CHUNK == CHUNK - 1 {
@@ -135,7 +128,10 @@ async fn main() {
         }
     }
     sink.flush().await;
-    let (cpu_es, wall_es) = (cpu_seconds() - cpu0, t0.elapsed());
+    let (cpu_es, wall_es) = (
+        cpu_of(Whose::Process(std::process::id())) - cpu0,
+        t0.elapsed(),
+    );
     let shipped = metrics.logs.shipped.get() - warm;
     let bytes = metrics.logs.bytes_shipped.get() - bytes0;
     assert_eq!(

@@ -15,6 +15,10 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+#[path = "../cpu.rs"]
+mod cpu;
+use cpu::{Whose, cpu_of};
+
 use std::{
     collections::VecDeque,
     sync::Arc,
@@ -42,47 +46,6 @@ struct Args {
     /// Rounds of each (store off, store on, alternating).
     #[arg(long, default_value_t = 3)]
     rounds: usize,
-}
-
-/// This process's CPU seconds (user + system, every thread).
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit_once(") ").map(|(_, r)| r).unwrap_or_default();
-    let fields: Vec<f64> = after
-        .split_whitespace()
-        .map(|f| f.parse().unwrap_or(0.0))
-        .collect();
-    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-        .ok()
-        .flatten()
-        .unwrap_or(100) as f64;
-    (fields.get(11).copied().unwrap_or(0.0) + fields.get(12).copied().unwrap_or(0.0)) / hz
-}
-
-/// CPU seconds of this process's threads named `name` (from `/proc/self/task`).
-fn thread_cpu_seconds(name: &str) -> f64 {
-    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-        .ok()
-        .flatten()
-        .unwrap_or(100) as f64;
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return 0.0;
-    };
-    tasks
-        .flatten()
-        .filter(|t| {
-            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim_end() == name)
-        })
-        .map(|t| {
-            let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
-            let after = stat.rsplit_once(") ").map(|(_, r)| r).unwrap_or_default();
-            let f: Vec<f64> = after
-                .split_whitespace()
-                .map(|x| x.parse().unwrap_or(0.0))
-                .collect();
-            (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / hz
-        })
-        .sum()
 }
 
 /// The context of message `i`: random ids, as real queues and traces have them (the
@@ -118,7 +81,7 @@ const HANDLING: Duration = Duration::from_millis(2);
 /// `message.done` [`HANDLING`] after its `message.received`), then flushes; returns the
 /// process's CPU seconds spent.
 async fn write_all(telemetry: &Telemetry, messages: usize, rate: u64) -> f64 {
-    let cpu0 = cpu_seconds();
+    let cpu0 = cpu_of(Whose::Process(std::process::id()));
     let started = Instant::now();
     let mut handling: VecDeque<(Instant, usize, MessageContext)> = VecDeque::new();
     let mut next = 0;
@@ -158,7 +121,7 @@ async fn write_all(telemetry: &Telemetry, messages: usize, rate: u64) -> f64 {
         }
     }
     telemetry.flush().await;
-    cpu_seconds() - cpu0
+    cpu_of(Whose::Process(std::process::id())) - cpu0
 }
 
 fn stdout(origin: &Origin, metrics: &Arc<Metrics>) -> Arc<dyn LogSink> {
@@ -211,7 +174,7 @@ async fn main() {
         .unwrap();
         let with_store = Telemetry::with(origin.clone(), metrics, Arc::new(sink));
         let cpu_on = write_all(&with_store, args.messages, args.rate).await;
-        let writer = thread_cpu_seconds("ferry-log-store");
+        let writer = cpu_of(Whose::Threads("ferry-log-store"));
         drop(with_store);
         let conn = rusqlite::Connection::open(&store.path).unwrap();
         conn.busy_timeout(Duration::from_secs(10)).unwrap();
