@@ -102,73 +102,86 @@ impl<'c> Inserts<'c> {
         let first: i64 = self.next_id.query_row([], |r| r.get(0))?;
         let mut keys: Vec<[Option<i64>; 4]> = Vec::with_capacity(lines.len());
         let mut words_of: Vec<(i64, String)> = Vec::new();
-        let mut id = first;
-        for chunk in lines.chunks(ROWS) {
-            let stmt = &mut self.records[usize::from(chunk.len() < ROWS)];
-            let singly = chunk.len() < ROWS;
-            let mut at = 1;
-            for line in chunk {
-                let column = |c| line.column(c);
-                let (message_id, published_id, trace_id) = (
-                    column(Column::MessageId),
-                    column(Column::PublishedId),
-                    column(Column::TraceId),
-                );
-                if message_id.is_some() || published_id.is_some() || trace_id.is_some() {
-                    keys.push([
-                        Some(id),
-                        message_id.as_deref().map(key_hash),
-                        published_id.as_deref().map(key_hash),
-                        trace_id.as_deref().map(key_hash),
-                    ]);
-                }
-                if let Some(words) = words(line) {
-                    words_of.push((id, words));
-                }
-                let values: [&dyn ToSql; 10] = [
-                    &id,
-                    &line.ts_ms(),
-                    &column(Column::Action),
-                    &column(Column::Outcome),
-                    &column(Column::Subscription),
-                    &column(Column::Realm),
-                    &message_id,
-                    &published_id,
-                    &trace_id,
-                    &line.json(),
-                ];
-                for value in values {
-                    stmt.raw_bind_parameter(at, value)?;
-                    at += 1;
-                }
-                id += 1;
-                if singly {
-                    stmt.raw_execute()?;
-                    at = 1;
-                }
+        insert_rows(&mut self.records, lines, 10, |stmt, at, i, line| {
+            let id = first + i64::try_from(i).unwrap_or(i64::MAX);
+            let column = |c| line.column(c);
+            let (message_id, published_id, trace_id) = (
+                column(Column::MessageId),
+                column(Column::PublishedId),
+                column(Column::TraceId),
+            );
+            if message_id.is_some() || published_id.is_some() || trace_id.is_some() {
+                keys.push([
+                    Some(id),
+                    message_id.as_deref().map(key_hash),
+                    published_id.as_deref().map(key_hash),
+                    trace_id.as_deref().map(key_hash),
+                ]);
             }
-            if !singly {
-                stmt.raw_execute()?;
+            if let Some(words) = words(line) {
+                words_of.push((id, words));
             }
-        }
-        for chunk in keys.chunks(ROWS) {
-            if chunk.len() == ROWS {
-                let stmt = &mut self.keys[0];
-                for (i, value) in chunk.iter().flatten().enumerate() {
-                    stmt.raw_bind_parameter(i + 1, value)?;
-                }
-                stmt.raw_execute()?;
-            } else {
-                for row in chunk {
-                    self.keys[1].execute(*row)?;
-                }
-            }
-        }
+            let values: [&dyn ToSql; 10] = [
+                &id,
+                &line.ts_ms(),
+                &column(Column::Action),
+                &column(Column::Outcome),
+                &column(Column::Subscription),
+                &column(Column::Realm),
+                &message_id,
+                &published_id,
+                &trace_id,
+                &line.json(),
+            ];
+            bind(stmt, at, values)
+        })?;
+        insert_rows(&mut self.keys, &keys, 4, |stmt, at, _, row| {
+            bind(stmt, at, row.each_ref().map(|v| v as &dyn ToSql))
+        })?;
         for (id, words) in words_of {
             self.text.execute(params![id, words])?;
         }
         Ok(())
     }
+}
+
+/// Binds `values` to `stmt` from parameter `at` on.
+fn bind<const N: usize>(
+    stmt: &mut Statement<'_>,
+    at: usize,
+    values: [&dyn ToSql; N],
+) -> rusqlite::Result<()> {
+    for (i, value) in values.into_iter().enumerate() {
+        stmt.raw_bind_parameter(at + i, value)?;
+    }
+    Ok(())
+}
+
+/// Inserts `rows` of `width` parameters through `stmts` (the [`ROWS`]-row statement and
+/// the one-row statement): [`ROWS`] to a statement, the rest one by one. `bind` binds row
+/// `i` of `rows` from parameter `at` on.
+fn insert_rows<T>(
+    stmts: &mut [Statement<'_>; 2],
+    rows: &[T],
+    width: usize,
+    mut bind: impl FnMut(&mut Statement<'_>, usize, usize, &T) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    let [many, one] = stmts;
+    for (c, chunk) in rows.chunks(ROWS).enumerate() {
+        let first = c * ROWS;
+        if chunk.len() == ROWS {
+            for (i, row) in chunk.iter().enumerate() {
+                bind(many, 1 + i * width, first + i, row)?;
+            }
+            many.raw_execute()?;
+        } else {
+            for (i, row) in chunk.iter().enumerate() {
+                bind(one, 1, first + i, row)?;
+                one.raw_execute()?;
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
