@@ -144,6 +144,13 @@ fn string(out: &mut Vec<u8>, s: &str) {
     }
 }
 
+/// Unix milliseconds of `t` (0 before 1970): a record's `ts_ms`, and the local store's
+/// clock.
+pub(super) fn unix_ms(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// Writes one JSON object field by field.
 pub(super) struct Encoder {
     out: Vec<u8>,
@@ -225,9 +232,7 @@ impl Encoder {
     /// The line, at time `at`.
     pub(super) fn finish(mut self, at: SystemTime) -> Line {
         self.out.push(b'}');
-        let ts_ms = at
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let ts_ms = unix_ms(at);
         Line {
             // serde_json writes UTF-8 only.
             json: String::from_utf8(self.out).unwrap_or_default(),

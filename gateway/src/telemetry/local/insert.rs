@@ -3,10 +3,7 @@
 //! and one in the text index when it has words worth searching ([`Inserts::insert_all`],
 //! 32 rows to a statement, with statements the writer prepares once).
 
-use std::{
-    sync::Arc,
-    time::{SystemTime, UNIX_EPOCH},
-};
+use std::{sync::Arc, time::SystemTime};
 
 use rusqlite::{Connection, Statement, ToSql, params};
 
@@ -24,15 +21,9 @@ pub(super) fn rfc3339_ms(text: &str) -> Option<i64> {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
 }
 
-/// Unix milliseconds of `t` (0 before 1970).
-pub(super) fn unix_ms(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 /// Unix milliseconds now.
 pub(super) fn now_ms() -> i64 {
-    unix_ms(SystemTime::now())
+    crate::telemetry::line::unix_ms(SystemTime::now())
 }
 
 /// What the text index gets for `line`: its `message` unless it is one of the fixed texts
