@@ -165,12 +165,7 @@ impl TraceContext {
     }
 
     fn with_span(&self, span: &SpanId) -> String {
-        format!(
-            "00-{}-{}-{:02x}",
-            self.trace_id.as_str(),
-            span.as_str(),
-            self.flags
-        )
+        self.child(span.as_str())
     }
 
     /// `00-<trace id>-<span>-<flags>`: the context of a child of the message's trace
