@@ -64,6 +64,10 @@ struct Args {
     /// the baseline opens too (and nothing is written, so an older ferry runs as well).
     #[arg(long)]
     streams: Option<usize>,
+    /// ferry's runtime threads: written into ferry's config as `runtime.threads`. Unset:
+    /// ferry's default (one), and nothing is written, so an older ferry runs as well.
+    #[arg(long)]
+    threads: Option<u32>,
     /// The queue server's process id (ElasticMQ's or the emulator's, printed by
     /// `scripts/servers/*.sh start`): also print its CPU per 1000 messages in each run.
     #[arg(long)]
@@ -131,13 +135,15 @@ async fn run(args: Args, machine: String) {
     let backend = backends::open(&args.backend).await;
     let worker = worker::BenchWorker::start(args.worker, args.messages).await;
     println!(
-        "ferry-bench: backend={} worker={:?} messages={} max_in_flight={} batch={} payload={}B",
+        "ferry-bench: backend={} worker={:?} messages={} max_in_flight={} batch={} payload={}B threads={}",
         args.backend,
         args.worker,
         args.messages,
         args.max_in_flight,
         args.batch,
-        args.payload_bytes
+        args.payload_bytes,
+        args.threads
+            .map_or_else(|| "ferry's default".to_owned(), |n| n.to_string())
     );
     println!("machine: {machine}");
 
@@ -151,6 +157,9 @@ async fn run(args: Args, machine: String) {
     let mut backend_toml = backend.config_toml().to_owned();
     if let (true, Some(n)) = (args.backend == "pubsub", args.streams) {
         backend_toml.push_str(&format!("streams = {n}\n"));
+    }
+    if let Some(n) = args.threads {
+        backend_toml.push_str(&format!("[runtime]\nthreads = {n}\n"));
     }
     let config_for = |queue: &str| {
         format!(

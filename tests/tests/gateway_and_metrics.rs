@@ -1,7 +1,8 @@
 //! ferry's own gateway API and its metrics, on the embedded backend: a web API publishes
 //! through `Gateway.Publish` with the Rust SDK's client and the message is consumed; a
 //! message ferry would refuse is refused with the field and the reason; `/metrics` counts
-//! every outcome by subscription and realm and times the `Handle` calls.
+//! every outcome by subscription and realm and times the `Handle` calls, on one runtime
+//! thread (the default) and on four.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use ferry_sdk::{GatewayClient, Outgoing};
@@ -69,9 +70,23 @@ async fn the_gateway_publishes_for_a_web_api() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_every_outcome_by_subscription_and_realm() {
+    // The default runtime: one thread (tokio's current-thread scheduler).
+    count_every_outcome("").await;
+}
+
+/// The same deliveries, retries and dead letters on tokio's multi-thread scheduler.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_runtime_threads_settle_every_outcome_alike() {
+    count_every_outcome("[runtime]\nthreads = 4\n").await;
+}
+
+/// Runs a done, a retried and a dead-lettered message through a ferry with `runtime_toml`
+/// and checks what `/metrics` counted.
+async fn count_every_outcome(runtime_toml: &str) {
     let f = Embedded::new().await;
     let worker = TestWorker::start().await;
     let ferry = FerryBuilder::new(f.backend_toml(), &worker.url())
+        .toml(runtime_toml)
         .sub(
             Sub::new("s")
                 .set("queue", "\"q\"")

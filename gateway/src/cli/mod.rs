@@ -9,6 +9,7 @@ mod check;
 pub(crate) mod logs;
 mod publish;
 mod queue_stats;
+mod runtime;
 
 use std::{path::Path, process::ExitCode};
 
@@ -16,6 +17,7 @@ use clap::Parser;
 
 pub use args::{Cli, Command};
 
+use self::runtime::Threads;
 use crate::config::{self, EXIT_CONFIG, FerryConfig};
 
 /// Runs the command line and returns the process exit code.
@@ -24,17 +26,22 @@ pub fn main() -> ExitCode {
     // Reads `FAILPOINTS` in a build with the `failpoints` feature (fault tests); a no-op
     // otherwise.
     let _faults = fail::FailScenario::setup();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // `ferry run` reads its config before its runtime starts: `[runtime]` sizes it.
+    let (threads, loaded) = match &cli.command {
+        Command::Run { .. } => match load_config(&cli.config) {
+            Ok(cfg) => (Threads::Configured(cfg.runtime.threads.get()), Some(cfg)),
+            Err(e) => return exit_code(Err(e)),
+        },
+        _ => (Threads::PerCore, None),
+    };
+    let runtime = match runtime::build(threads) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("ferry: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(dispatch(cli))
+    exit_code(runtime.block_on(dispatch(cli, loaded)))
 }
 
 /// A failure that carries its exit code.
@@ -72,9 +79,10 @@ fn load_config(path: &Path) -> Result<FerryConfig, CliError> {
     config::load(path).map_err(|e| CliError::usage(format!("invalid config\n{e}")))
 }
 
-async fn dispatch(cli: Cli) -> ExitCode {
-    let result = match cli.command {
-        Command::Run { worker } => match load_config(&cli.config) {
+/// Runs `cli`'s command; `loaded` is `ferry run`'s config, read before the runtime started.
+async fn dispatch(cli: Cli, loaded: Option<FerryConfig>) -> Result<(), CliError> {
+    match cli.command {
+        Command::Run { worker } => match loaded.map_or_else(|| load_config(&cli.config), Ok) {
             Ok(cfg) => crate::app::run(cfg, worker)
                 .await
                 .map_err(|e| CliError::failure(format!("{e:#}"))),
@@ -133,7 +141,10 @@ async fn dispatch(cli: Cli) -> ExitCode {
                     failed => CliError::failure(failed.to_string()),
                 })
         }
-    };
+    }
+}
+
+fn exit_code(result: Result<(), CliError>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -25,7 +25,7 @@ pub const EXIT_CONFIG: u8 = 64;
 /// of these are overrides; others (`FERRY_CONFIG`, `FERRY_WORKER_ADDR` given to a child
 /// worker, `FERRY_TEST_*`, a tool's `FERRY_BIN`) are not config and are left alone. A
 /// misspelt key *inside* a section is still refused (`FERRY_WORKER__ADRESS`).
-pub(super) const TOP_LEVEL_KEYS: [&str; 14] = [
+pub(super) const TOP_LEVEL_KEYS: [&str; 15] = [
     "service",
     "service_version",
     "worker",
@@ -39,6 +39,7 @@ pub(super) const TOP_LEVEL_KEYS: [&str; 14] = [
     "ingress",
     "console",
     "tracing",
+    "runtime",
     "subscriptions",
 ];
 

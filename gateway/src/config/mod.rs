@@ -5,6 +5,7 @@
 mod load;
 mod model;
 mod problem;
+mod runtime;
 mod subscription;
 mod validate;
 
@@ -14,6 +15,7 @@ pub use model::{
     AdminConfig, BackendConfig, FerryConfig, GatewayConfig, LimitsConfig, MetricsConfig,
     ShutdownConfig, WorkerConfig,
 };
+pub use runtime::RuntimeConfig;
 pub use subscription::{
     Attempts, BatchSize, Concurrency, DiscoveryInterval, HandlerTimeout, LeaseSpan, Pollers,
     ReceiveWait, RequeueDelay, SubscriptionConfig,

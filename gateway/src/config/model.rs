@@ -57,6 +57,9 @@ pub struct FerryConfig {
     /// The console this sidecar reports to (`[console]`); none when absent.
     #[serde(default)]
     pub console: crate::control::ConsoleLink,
+    /// The async runtime `ferry run` works on (`[runtime]`): one thread by default.
+    #[serde(default)]
+    pub runtime: super::RuntimeConfig,
     /// The subscriptions, by name (`[subscriptions.<name>]`). At least one is required,
     /// unless `[ingress]` is configured.
     #[serde(default)]

@@ -100,6 +100,27 @@ fn semantic_problems_are_all_reported() {
 }
 
 #[test]
+fn runtime_threads_default_to_one_and_are_range_checked() {
+    assert_eq!(
+        load_str("ferry.toml", MINIMAL)
+            .unwrap()
+            .runtime
+            .threads
+            .get(),
+        1
+    );
+    let four = load_str("ferry.toml", "[runtime]\nthreads = 4\n[subscriptions.a]\n").unwrap();
+    assert_eq!(four.runtime.threads.get(), 4);
+    let e = problem("[runtime]\nthreads = 0\n[subscriptions.a]\nmax_in_flight = 0\n");
+    for key in ["runtime.threads", "subscriptions.a.max_in_flight"] {
+        assert!(
+            e.contains(&format!("bad.toml: {key}: ")),
+            "missing {key} in:\n{e}"
+        );
+    }
+}
+
+#[test]
 fn no_subscription_is_an_error() {
     assert!(problem("service = \"x\"\n").contains("subscriptions: at least one"));
 }
