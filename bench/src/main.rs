@@ -68,6 +68,15 @@ struct Args {
     /// ferry's default (one), and nothing is written, so an older ferry runs as well.
     #[arg(long)]
     threads: Option<u32>,
+    /// Threads of the runtime the baseline consumer runs on (this process's main runtime):
+    /// 1 is tokio's current-thread scheduler, like ferry's default. Unset: one worker per
+    /// core, what `#[tokio::main]` gives a team's consumer.
+    #[arg(long)]
+    consumer_threads: Option<usize>,
+    /// Threads of the in-process Rust worker's runtime (1: tokio's current-thread
+    /// scheduler).
+    #[arg(long, default_value_t = 2)]
+    worker_threads: usize,
     /// The queue server's process id (ElasticMQ's or the emulator's, printed by
     /// `scripts/servers/*.sh start`): also print its CPU per 1000 messages in each run.
     #[arg(long)]
@@ -126,14 +135,25 @@ fn main() {
         (true, Some(pid)) => Some(pin::pin(pid).unwrap_or_else(|e| panic!("{e}"))),
         _ => None,
     };
-    tokio::runtime::Runtime::new()
+    let mut runtime = match args.consumer_threads {
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        Some(n) => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(n.max(1));
+            b
+        }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
+    runtime
+        .enable_all()
+        .build()
         .expect("starting the runtime")
         .block_on(run(args, machine));
 }
 
 async fn run(args: Args, machine: String) {
     let backend = backends::open(&args.backend).await;
-    let worker = worker::BenchWorker::start(args.worker, args.messages).await;
+    let worker = worker::BenchWorker::start(args.worker, args.messages, args.worker_threads).await;
     println!(
         "ferry-bench: backend={} worker={:?} messages={} max_in_flight={} batch={} payload={}B threads={}",
         args.backend,

@@ -35,10 +35,11 @@ pub enum BenchWorker {
 }
 
 impl BenchWorker {
-    /// Starts the worker of `kind` for a run of `messages` messages.
-    pub async fn start(kind: WorkerKind, messages: usize) -> Self {
+    /// Starts the worker of `kind` for a run of `messages` messages; the Rust one on a
+    /// runtime of `threads` threads.
+    pub async fn start(kind: WorkerKind, messages: usize, threads: usize) -> Self {
         match kind {
-            WorkerKind::Rust => Self::Rust(NoopWorker::start().await),
+            WorkerKind::Rust => Self::Rust(NoopWorker::start(threads).await),
             WorkerKind::Node => Self::Node(Box::new(NodeWorker::start(messages).await)),
         }
     }
@@ -90,9 +91,10 @@ pub struct NoopWorker {
 }
 
 impl NoopWorker {
-    /// Starts on a free port, on a runtime of its own (two threads, as a worker process on
-    /// this machine would have) that lives as long as the benchmark.
-    pub async fn start() -> Self {
+    /// Starts on a free port, on a runtime of its own that lives as long as the benchmark:
+    /// `threads` threads (two, as a worker process on this machine would have by default;
+    /// one is tokio's current-thread scheduler).
+    pub async fn start(threads: usize) -> Self {
         let starts: Arc<Mutex<HashMap<String, SystemTime>>> = Arc::default();
         let record = starts.clone();
         let handler = move |msg: Message| {
@@ -104,19 +106,29 @@ impl NoopWorker {
             async { Reply::done() }
         };
         let (bound, url) = tokio::sync::oneshot::channel();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_name(WORKER_THREADS)
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-                let _ = bound.send(format!("http://{}", listener.local_addr().unwrap()));
-                let _ = ferry_sdk::serve_on(listener, handler, std::future::pending()).await;
+        let mut builder = if threads <= 1 {
+            tokio::runtime::Builder::new_current_thread()
+        } else {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(threads);
+            b
+        };
+        let runtime = builder
+            .thread_name(WORKER_THREADS)
+            .enable_all()
+            .build()
+            .unwrap();
+        // Named too: on one thread, this thread is the runtime's.
+        let spawned = std::thread::Builder::new()
+            .name(WORKER_THREADS.to_owned())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                    let _ = bound.send(format!("http://{}", listener.local_addr().unwrap()));
+                    let _ = ferry_sdk::serve_on(listener, handler, std::future::pending()).await;
+                });
             });
-        });
+        spawned.expect("starting the worker's thread");
         Self {
             url: url.await.unwrap(),
             starts,
