@@ -75,7 +75,11 @@ fn request(sub: &SubscriptionContext, msg: &Received, inspected: Inspected) -> H
     let deadline = SystemTime::now() + sub.config.handler_timeout.get();
     HandleRequest {
         payload: msg.payload.clone(),
-        attributes: inspected.attributes.into_iter().collect(),
+        attributes: msg
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         message_id: msg.id.clone(),
         attempt: msg.attempt,
         max_attempts: sub.config.max_attempts.get(),

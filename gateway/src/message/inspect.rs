@@ -1,7 +1,6 @@
 //! [`inspect`]: checks a received message against the limits and derives its realm and
 //! trace context. A message that fails is dead-lettered with the reason, never dropped.
-
-use std::collections::BTreeMap;
+//! Nothing is copied: the worker's request takes the attributes straight from the message.
 
 use super::TraceContext;
 use crate::{backend::Received, config::LimitsConfig};
@@ -16,8 +15,6 @@ pub struct Inspected {
     pub realm: String,
     /// The trace context (created if absent).
     pub trace: TraceContext,
-    /// The attributes passed to the worker.
-    pub attributes: BTreeMap<String, String>,
 }
 
 /// Checks `msg`. `Err` is the reason it is malformed.
@@ -55,6 +52,5 @@ pub fn inspect(
     Ok(Inspected {
         realm,
         trace: TraceContext::from_attributes(&msg.attributes, &msg.id),
-        attributes: msg.attributes.clone(),
     })
 }
