@@ -32,6 +32,7 @@ mod worker;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use ferry::cli::runtime::Threads;
 
 /// Command-line options.
 #[derive(Debug, Parser)]
@@ -72,11 +73,11 @@ struct Args {
     /// 1 is tokio's current-thread scheduler, like ferry's default. Unset: one worker per
     /// core, what `#[tokio::main]` gives a team's consumer.
     #[arg(long)]
-    consumer_threads: Option<usize>,
+    consumer_threads: Option<u32>,
     /// Threads of the in-process Rust worker's runtime (1: tokio's current-thread
     /// scheduler).
     #[arg(long, default_value_t = 2)]
-    worker_threads: usize,
+    worker_threads: u32,
     /// The queue server's process id (ElasticMQ's or the emulator's, printed by
     /// `scripts/servers/*.sh start`): also print its CPU per 1000 messages in each run.
     #[arg(long)]
@@ -135,18 +136,10 @@ fn main() {
         (true, Some(pid)) => Some(pin::pin(pid).unwrap_or_else(|e| panic!("{e}"))),
         _ => None,
     };
-    let mut runtime = match args.consumer_threads {
-        Some(1) => tokio::runtime::Builder::new_current_thread(),
-        Some(n) => {
-            let mut b = tokio::runtime::Builder::new_multi_thread();
-            b.worker_threads(n.max(1));
-            b
-        }
-        None => tokio::runtime::Builder::new_multi_thread(),
-    };
-    runtime
-        .enable_all()
-        .build()
+    let threads = args
+        .consumer_threads
+        .map_or(Threads::PerCore, Threads::Exactly);
+    ferry::cli::runtime::build(threads)
         .expect("starting the runtime")
         .block_on(run(args, machine));
 }
@@ -178,15 +171,16 @@ async fn run(args: Args, machine: String) {
     if let (true, Some(n)) = (args.backend == "pubsub", args.streams) {
         backend_toml.push_str(&format!("streams = {n}\n"));
     }
-    if let Some(n) = args.threads {
-        backend_toml.push_str(&format!("[runtime]\nthreads = {n}\n"));
-    }
+    let runtime_toml = args
+        .threads
+        .map_or_else(String::new, |n| format!("[runtime]\nthreads = {n}\n"));
     let config_for = |queue: &str| {
         format!(
-            "service = \"bench\"\n[worker]\naddress = \"{}\"\n[gateway]\nenabled = false\n[admin]\nenabled = false\n{}\n\
+            "service = \"bench\"\n[worker]\naddress = \"{}\"\n[gateway]\nenabled = false\n[admin]\nenabled = false\n{}\n{}\
              [subscriptions.bench]\nqueue = \"{queue}\"\nmax_in_flight = {}\nbatch_size = {}\nreceive_wait = \"200ms\"\n",
             worker.url(),
             backend_toml,
+            runtime_toml,
             args.max_in_flight,
             args.batch
         )

@@ -8,6 +8,7 @@ use std::{
     time::SystemTime,
 };
 
+use ferry::cli::runtime::Threads;
 use ferry_sdk::{Message, Reply};
 use tokio::net::TcpListener;
 
@@ -37,7 +38,7 @@ pub enum BenchWorker {
 impl BenchWorker {
     /// Starts the worker of `kind` for a run of `messages` messages; the Rust one on a
     /// runtime of `threads` threads.
-    pub async fn start(kind: WorkerKind, messages: usize, threads: usize) -> Self {
+    pub async fn start(kind: WorkerKind, messages: usize, threads: u32) -> Self {
         match kind {
             WorkerKind::Rust => Self::Rust(NoopWorker::start(threads).await),
             WorkerKind::Node => Self::Node(Box::new(NodeWorker::start(messages).await)),
@@ -94,7 +95,7 @@ impl NoopWorker {
     /// Starts on a free port, on a runtime of its own that lives as long as the benchmark:
     /// `threads` threads (two, as a worker process on this machine would have by default;
     /// one is tokio's current-thread scheduler).
-    pub async fn start(threads: usize) -> Self {
+    pub async fn start(threads: u32) -> Self {
         let starts: Arc<Mutex<HashMap<String, SystemTime>>> = Arc::default();
         let record = starts.clone();
         let handler = move |msg: Message| {
@@ -106,16 +107,8 @@ impl NoopWorker {
             async { Reply::done() }
         };
         let (bound, url) = tokio::sync::oneshot::channel();
-        let mut builder = if threads <= 1 {
-            tokio::runtime::Builder::new_current_thread()
-        } else {
-            let mut b = tokio::runtime::Builder::new_multi_thread();
-            b.worker_threads(threads);
-            b
-        };
-        let runtime = builder
+        let runtime = ferry::cli::runtime::builder(Threads::Exactly(threads))
             .thread_name(WORKER_THREADS)
-            .enable_all()
             .build()
             .unwrap();
         // Named too: on one thread, this thread is the runtime's.

@@ -9,7 +9,7 @@ mod check;
 pub(crate) mod logs;
 mod publish;
 mod queue_stats;
-mod runtime;
+pub mod runtime;
 
 use std::{path::Path, process::ExitCode};
 
@@ -29,7 +29,7 @@ pub fn main() -> ExitCode {
     // `ferry run` reads its config before its runtime starts: `[runtime]` sizes it.
     let (threads, loaded) = match &cli.command {
         Command::Run { .. } => match load_config(&cli.config) {
-            Ok(cfg) => (Threads::Configured(cfg.runtime.threads.get()), Some(cfg)),
+            Ok(cfg) => (Threads::Exactly(cfg.runtime.threads.get()), Some(cfg)),
             Err(e) => return exit_code(Err(e)),
         },
         _ => (Threads::PerCore, None),

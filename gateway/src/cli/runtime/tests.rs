@@ -23,7 +23,7 @@ fn shape(threads: Threads) -> (RuntimeFlavor, usize, bool) {
 #[test]
 fn one_thread_runs_every_task_on_the_thread_that_drives_it() {
     assert_eq!(
-        shape(Threads::Configured(1)),
+        shape(Threads::Exactly(1)),
         (RuntimeFlavor::CurrentThread, 1, true)
     );
 }
@@ -31,7 +31,7 @@ fn one_thread_runs_every_task_on_the_thread_that_drives_it() {
 #[test]
 fn more_threads_run_the_multi_thread_scheduler_with_that_many_workers() {
     assert_eq!(
-        shape(Threads::Configured(3)),
+        shape(Threads::Exactly(3)),
         (RuntimeFlavor::MultiThread, 3, false)
     );
 }
