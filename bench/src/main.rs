@@ -15,6 +15,8 @@
 //! pubsub --baseline` (with `FERRY_TEST_PUBSUB_EMULATOR_HOST` from
 //! `scripts/servers/pubsub.sh`): also runs a direct gcloud-pubsub streaming-pull consumer
 //! with the same limits and batched acks, and prints the ratio.
+//! `FERRY_BENCH_LATENCY_DUMP=<file>` writes each message's receive time and added latency
+//! there, to see where the slow ones fall in time.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod backends;

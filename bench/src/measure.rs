@@ -191,6 +191,9 @@ pub fn latencies(
                 .map(|s| s.duration_since(*r).unwrap_or_default())
         })
         .collect();
+    if let Some(path) = std::env::var_os("FERRY_BENCH_LATENCY_DUMP") {
+        dump_latencies(&path, received, starts);
+    }
     d.sort();
     let pick = |q: f64| {
         d.get(((d.len() as f64 - 1.0) * q).round() as usize)
@@ -200,6 +203,32 @@ pub fn latencies(
     Latency {
         p50: pick(0.50),
         p99: pick(0.99),
+    }
+}
+
+/// Writes one line per message, `<receive time, Unix µs> <added latency, µs>`, in receive
+/// order, to `path`: where the slow messages fall in time (they come in clusters when
+/// another thread holds the cores).
+fn dump_latencies(
+    path: &std::ffi::OsStr,
+    received: &HashMap<String, SystemTime>,
+    starts: &HashMap<String, SystemTime>,
+) {
+    let mut rows: Vec<(u128, u128)> = received
+        .iter()
+        .filter_map(|(id, r)| {
+            let at = r.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_micros();
+            let added = starts.get(id)?.duration_since(*r).unwrap_or_default();
+            Some((at, added.as_micros()))
+        })
+        .collect();
+    rows.sort_unstable();
+    let text: String = rows.iter().map(|(at, us)| format!("{at} {us}\n")).collect();
+    if let Err(e) = std::fs::write(path, text) {
+        eprintln!(
+            "cannot write the latencies to {}: {e}",
+            path.to_string_lossy()
+        );
     }
 }
 

@@ -3,7 +3,10 @@
 //! and one in the text index when it has words worth searching ([`Inserts::insert_all`],
 //! 32 rows to a statement, with statements the writer prepares once).
 
-use std::{sync::Arc, time::SystemTime};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant, SystemTime},
+};
 
 use rusqlite::{Connection, Statement, ToSql, params};
 
@@ -44,6 +47,46 @@ pub(super) fn words(line: &Line) -> Option<String> {
 
 /// Records (and key rows) per multi-row `INSERT`; fewer go one by one.
 const ROWS: usize = 32;
+
+/// How the writer shares its core while it inserts a commit's records.
+///
+/// A commit gathers 100 ms of records, and inserting them is several milliseconds of CPU;
+/// on two cores, a delivery woken meanwhile could wait that long for one. Yielding after
+/// each statement of [`ROWS`] rows (about 0.1 ms) lets it run first; when nothing waits,
+/// the yield returns at once (docs/PERFORMANCE.md: embedded p99 2.5–2.9 → 1.5–2.1 ms).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Pace {
+    /// Yields the core after each statement of many rows.
+    Yielding,
+    /// Never yields: the channel is backing up, or the threads it yielded to are busy
+    /// ones; a writer that kept yielding to them would fall behind until records were
+    /// dropped.
+    FlatOut,
+}
+
+/// A yield that takes this long came back from a thread that ran out its time slice (a
+/// busy thread, not a delivery woken for a moment): the rest of the commit goes flat out.
+const SLOW_YIELD: Duration = Duration::from_millis(2);
+
+impl Pace {
+    /// The pace after a yield that took `took`.
+    pub(super) fn after_yield(self, took: Duration) -> Self {
+        if took >= SLOW_YIELD {
+            Self::FlatOut
+        } else {
+            self
+        }
+    }
+
+    /// Called after each statement of many rows: yields the core while yielding.
+    fn between_statements(&mut self) {
+        if *self == Self::Yielding {
+            let asked = Instant::now();
+            std::thread::yield_now();
+            *self = self.after_yield(asked.elapsed());
+        }
+    }
+}
 
 /// The statement inserting `n` rows of `width` parameters each: `head` and then `(?, ...)`
 /// n times.
@@ -89,44 +132,54 @@ impl<'c> Inserts<'c> {
 
     /// Inserts `lines` in order, with consecutive new ids: the records, their key hashes
     /// and their words. Must run inside a transaction that holds the write lock.
-    pub(super) fn insert_all(&mut self, lines: &[Arc<Line>]) -> rusqlite::Result<()> {
+    pub(super) fn insert_all(
+        &mut self,
+        lines: &[Arc<Line>],
+        mut pace: Pace,
+    ) -> rusqlite::Result<()> {
         let first: i64 = self.next_id.query_row([], |r| r.get(0))?;
         let mut keys: Vec<[Option<i64>; 4]> = Vec::with_capacity(lines.len());
         let mut words_of: Vec<(i64, String)> = Vec::new();
-        insert_rows(&mut self.records, lines, 10, |stmt, at, i, line| {
-            let id = first + i64::try_from(i).unwrap_or(i64::MAX);
-            let column = |c| line.column(c);
-            let (message_id, published_id, trace_id) = (
-                column(Column::MessageId),
-                column(Column::PublishedId),
-                column(Column::TraceId),
-            );
-            if message_id.is_some() || published_id.is_some() || trace_id.is_some() {
-                keys.push([
-                    Some(id),
-                    message_id.as_deref().map(key_hash),
-                    published_id.as_deref().map(key_hash),
-                    trace_id.as_deref().map(key_hash),
-                ]);
-            }
-            if let Some(words) = words(line) {
-                words_of.push((id, words));
-            }
-            let values: [&dyn ToSql; 10] = [
-                &id,
-                &line.ts_ms(),
-                &column(Column::Action),
-                &column(Column::Outcome),
-                &column(Column::Subscription),
-                &column(Column::Realm),
-                &message_id,
-                &published_id,
-                &trace_id,
-                &line.json(),
-            ];
-            bind(stmt, at, values)
-        })?;
-        insert_rows(&mut self.keys, &keys, 4, |stmt, at, _, row| {
+        insert_rows(
+            &mut self.records,
+            lines,
+            10,
+            &mut pace,
+            |stmt, at, i, line| {
+                let id = first + i64::try_from(i).unwrap_or(i64::MAX);
+                let column = |c| line.column(c);
+                let (message_id, published_id, trace_id) = (
+                    column(Column::MessageId),
+                    column(Column::PublishedId),
+                    column(Column::TraceId),
+                );
+                if message_id.is_some() || published_id.is_some() || trace_id.is_some() {
+                    keys.push([
+                        Some(id),
+                        message_id.as_deref().map(key_hash),
+                        published_id.as_deref().map(key_hash),
+                        trace_id.as_deref().map(key_hash),
+                    ]);
+                }
+                if let Some(words) = words(line) {
+                    words_of.push((id, words));
+                }
+                let values: [&dyn ToSql; 10] = [
+                    &id,
+                    &line.ts_ms(),
+                    &column(Column::Action),
+                    &column(Column::Outcome),
+                    &column(Column::Subscription),
+                    &column(Column::Realm),
+                    &message_id,
+                    &published_id,
+                    &trace_id,
+                    &line.json(),
+                ];
+                bind(stmt, at, values)
+            },
+        )?;
+        insert_rows(&mut self.keys, &keys, 4, &mut pace, |stmt, at, _, row| {
             bind(stmt, at, row.each_ref().map(|v| v as &dyn ToSql))
         })?;
         for (id, words) in words_of {
@@ -150,11 +203,13 @@ fn bind<const N: usize>(
 
 /// Inserts `rows` of `width` parameters through `stmts` (the [`ROWS`]-row statement and
 /// the one-row statement): [`ROWS`] to a statement, the rest one by one. `bind` binds row
-/// `i` of `rows` from parameter `at` on.
+/// `i` of `rows` from parameter `at` on; `pace` says whether to yield after each
+/// statement of many rows, and may turn to flat out on the way.
 fn insert_rows<T>(
     stmts: &mut [Statement<'_>; 2],
     rows: &[T],
     width: usize,
+    pace: &mut Pace,
     mut bind: impl FnMut(&mut Statement<'_>, usize, usize, &T) -> rusqlite::Result<()>,
 ) -> rusqlite::Result<()> {
     let [many, one] = stmts;
@@ -165,6 +220,7 @@ fn insert_rows<T>(
                 bind(many, 1 + i * width, first + i, row)?;
             }
             many.raw_execute()?;
+            pace.between_statements();
         } else {
             for (i, row) in chunk.iter().enumerate() {
                 bind(one, 1, first + i, row)?;

@@ -13,7 +13,7 @@ use crate::telemetry::{
     Line,
     local::{
         LogQuery, LogReader,
-        insert::{Inserts, rfc3339_ms},
+        insert::{Inserts, Pace, rfc3339_ms},
         store,
         tests::{count, store as bounds_at},
     },
@@ -38,7 +38,10 @@ fn fill(conn: &mut Connection, n: usize, ts: &str) {
         });
         lines.push(Arc::new(Line::from_value(&doc)));
     }
-    Inserts::prepare(&tx).unwrap().insert_all(&lines).unwrap();
+    Inserts::prepare(&tx)
+        .unwrap()
+        .insert_all(&lines, Pace::Yielding)
+        .unwrap();
     tx.commit().unwrap();
 }
 

@@ -7,14 +7,15 @@ use std::{sync::Arc, time::Duration};
 
 use serde_json::json;
 
-use super::Gathered;
+use super::{Gathered, pace};
 use crate::telemetry::{
     Line, Metrics, Origin,
+    local::insert::Pace,
     local::{
         store,
         tests::{count, store as bounds_at},
     },
-    sink::Drops,
+    sink::{Drops, QUEUE},
 };
 
 fn line(i: usize, text: &str) -> Arc<Line> {
@@ -23,6 +24,16 @@ fn line(i: usize, text: &str) -> Arc<Line> {
         "ferry.message_id": format!("m{i}"),
         "message": text,
     })))
+}
+
+/// The drop counter a sink would give its writer.
+fn drops() -> Drops {
+    let origin = Origin {
+        service: "svc".into(),
+        version: "1".into(),
+        host: "h".into(),
+    };
+    Drops::new("local", origin, Arc::new(Metrics::new()))
 }
 
 #[test]
@@ -36,12 +47,7 @@ fn a_failed_commit_leaves_nothing_and_is_reported_by_the_next() {
          BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
     )
     .unwrap();
-    let origin = Origin {
-        service: "svc".into(),
-        version: "1".into(),
-        host: "h".into(),
-    };
-    let drops = Drops::new("local", origin, Arc::new(Metrics::new()));
+    let drops = drops();
     let mut inserts = None;
     let mut gathered = Gathered {
         records: (0..40)
@@ -66,4 +72,29 @@ fn a_failed_commit_leaves_nothing_and_is_reported_by_the_next() {
         .unwrap();
     assert!(report.contains("\"ferry.logs.dropped\":40"), "{report}");
     assert_eq!(count(&conn, "record_keys"), 3);
+}
+
+#[test]
+fn the_writer_stops_yielding_its_core_once_the_channel_is_half_full() {
+    assert_eq!(pace(0), Pace::Yielding);
+    assert_eq!(pace(QUEUE / 2 - 1), Pace::Yielding);
+    assert_eq!(pace(QUEUE / 2), Pace::FlatOut);
+    assert_eq!(pace(QUEUE), Pace::FlatOut);
+
+    // A commit after a backed-up drain stores every record, and the next commit starts
+    // from an empty channel's pace again.
+    let dir = tempfile::tempdir().unwrap();
+    let bounds = bounds_at(dir.path(), 1 << 30, Duration::from_secs(3600));
+    let conn = store::open(&bounds.path).unwrap();
+    let drops = drops();
+    let mut inserts = None;
+    let mut gathered = Gathered {
+        records: (0..100).map(|i| line(i, "fine")).collect(),
+        backlog: QUEUE,
+        ..Gathered::default()
+    };
+    gathered.commit(&conn, &mut inserts, &drops);
+    assert_eq!(count(&conn, "records"), 100);
+    assert_eq!(count(&conn, "record_keys"), 100);
+    assert_eq!(gathered.backlog, 0);
 }
