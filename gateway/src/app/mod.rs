@@ -11,6 +11,7 @@
 mod build;
 mod console;
 mod run;
+mod stall;
 mod start;
 
 pub use build::{App, telemetry_for};

@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     App,
+    stall::StallWatch,
     start::{self, Child, Served},
 };
 use crate::{
@@ -113,6 +114,7 @@ impl App {
                 .into_iter()
                 .flatten()
                 .collect(),
+            stall_watch: StallWatch::start(telemetry.clone()),
         };
         let failure = running.until_stopped(stop_signal).await;
         running.drain(&config, &telemetry, failure).await
@@ -129,6 +131,8 @@ struct Running {
     servers_stop: CancellationToken,
     /// The health watch, the console reporter and the local console's own tasks.
     tasks: Vec<JoinHandle<()>>,
+    /// Watches the runtime for stalls until the drain is done.
+    stall_watch: StallWatch,
 }
 
 impl Running {
@@ -193,6 +197,7 @@ impl Running {
                 eprintln!("ferry: the {name} server failed while stopping: {e}");
             }
         }
+        drop(self.stall_watch);
         telemetry.emit(events::Stopped {
             handed_back: shutdown.handed_back(),
             error: failure.as_ref().map(|e| format!("{e:#}")),

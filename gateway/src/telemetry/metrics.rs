@@ -181,6 +181,8 @@ pub struct Metrics {
     pub backend_errors: Family<SubscriptionLabels, Counter>,
     /// 1 while the worker reports SERVING.
     pub worker_serving: Gauge,
+    /// Times ferry's runtime ran no task for a second (`runtime.stalled`).
+    pub runtime_stalls: Counter,
     /// Ingress requests answered, by route and status.
     pub ingress_requests: Family<IngressLabels, Counter>,
     /// Ingress request latency (arrival to answer), by route.
@@ -296,6 +298,7 @@ impl Metrics {
             lease_extensions: Family::default(),
             backend_errors: Family::default(),
             worker_serving: Gauge::default(),
+            runtime_stalls: Counter::default(),
             ingress_requests: Family::default(),
             ingress_seconds: Family::new_with_constructor(ingress_histogram),
             logs: LogSinkMetrics::default(),
@@ -365,6 +368,11 @@ impl Metrics {
             "worker_serving",
             "1 while the worker reports SERVING",
             m.worker_serving.clone(),
+        );
+        registry.register(
+            "runtime_stalls",
+            "Times ferry's runtime ran no task for a second (something blocked its thread)",
+            m.runtime_stalls.clone(),
         );
         registry.register(
             "ingress_requests",

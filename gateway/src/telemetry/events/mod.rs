@@ -19,6 +19,7 @@
 //! | `ingress.accepted` | the webhook ingress published a request (or answered a repeated delivery with its original id) |
 //! | `ingress.rejected` | the webhook ingress refused a request (status and reason) |
 //! | `console.reachable` / `console.unreachable` | the console answered a heartbeat again (or changed the controls) / stopped answering |
+//! | `runtime.stalled` / `runtime.resumed` | ferry's runtime ran no task for a second (something blocks its thread) / runs again, with the stall's length |
 //! | `logs.dropped` | a log sink's queue was full and records were dropped (written by the sink, [`crate::telemetry::sink::Drops`]) |
 //!
 //! One file per part of ferry: [`process`] (start and stop), [`message`] (one delivery's

@@ -1,6 +1,6 @@
 //! The events of ferry's own start and stop.
 
-use crate::telemetry::{Event, Record};
+use crate::telemetry::{Event, Metrics, Record};
 
 /// Ferry is up; the addresses are the bound ones (port 0 resolved).
 #[derive(Debug)]
@@ -58,5 +58,47 @@ impl Event for Stopped {
         if let Some(e) = &self.error {
             r.level("error").error(e.as_str());
         }
+    }
+}
+
+/// ferry's runtime has run none of its tasks for `for_` (see `app::stall`): something
+/// blocks its thread, and deliveries, the admin port and the gateway wait meanwhile.
+#[derive(Debug)]
+pub struct RuntimeStalled {
+    /// How long the runtime had not run when this was noticed.
+    pub for_: std::time::Duration,
+}
+
+impl Event for RuntimeStalled {
+    fn fill<'a>(&'a self, r: &mut Record<'a>) {
+        r.action("runtime.stalled")
+            .level("warn")
+            .duration(self.for_)
+            .message(format!(
+                "ferry's runtime has run no task for {:.1?}: something blocks its thread; deliveries, the admin port and the gateway wait until it runs again",
+                self.for_
+            ));
+    }
+
+    fn count(&self, metrics: &Metrics) {
+        metrics.runtime_stalls.inc();
+    }
+}
+
+/// ferry's runtime runs its tasks again after a stall of `after`.
+#[derive(Debug)]
+pub struct RuntimeResumed {
+    /// How long the stall lasted.
+    pub after: std::time::Duration,
+}
+
+impl Event for RuntimeResumed {
+    fn fill<'a>(&'a self, r: &mut Record<'a>) {
+        r.action("runtime.resumed")
+            .duration(self.after)
+            .message(format!(
+                "ferry's runtime runs again after a stall of {:.1?}",
+                self.after
+            ));
     }
 }
