@@ -35,7 +35,12 @@ pub struct PubsubBackend {
     feeds: Arc<Mutex<HashMap<String, Arc<Feed>>>>,
     /// The `max_in_flight` announced per subscription ([`Backend::plan_receive`]).
     planned: Arc<Mutex<HashMap<String, usize>>>,
-    pub(super) error_subs: Arc<Mutex<HashSet<String>>>,
+    /// The error topics known to have their subscription. Held while one is made, so a
+    /// burst of first dead letters waits for that creation to finish: one told "already
+    /// exists" while another's creation was still under way could publish before the
+    /// subscription was attached to the topic, and its letter was lost (seen on the
+    /// emulator).
+    pub(super) error_subs: Arc<tokio::sync::Mutex<HashSet<String>>>,
     /// Where queue depths are read, if anywhere.
     pub(super) monitoring: Option<Arc<Monitoring>>,
 }
@@ -126,7 +131,8 @@ impl PubsubBackend {
     /// Makes sure the error topic `topic` has its subscription of the same id (created on
     /// demand, with the topic if needed), so dead letters are kept and can be listed.
     pub(super) async fn ensure_error_subscription(&self, topic: &str) -> Result<(), BackendError> {
-        if self.error_subs.lock().is_ok_and(|s| s.contains(topic)) {
+        let mut known = self.error_subs.lock().await;
+        if known.contains(topic) {
             return Ok(());
         }
         match self.api.sub_info(topic).await? {
@@ -149,9 +155,7 @@ impl PubsubBackend {
                 self.api.ensure_subscription(topic, topic, settings).await?;
             }
         }
-        if let Ok(mut s) = self.error_subs.lock() {
-            s.insert(topic.to_owned());
-        }
+        known.insert(topic.to_owned());
         Ok(())
     }
 }
