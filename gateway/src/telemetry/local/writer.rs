@@ -66,11 +66,11 @@ struct Gathered {
     /// When the first of `records` was taken.
     since: Option<Instant>,
     flushes: Vec<oneshot::Sender<()>>,
-    /// The most commands one drain took since the last commit: how full the channel got.
+    /// The most records one drain took since the last commit: how full the channel got.
     backlog: usize,
 }
 
-/// How the writer inserts after a drain took `backlog` commands from the channel of
+/// How the writer inserts after a drain took `backlog` records from the channel of
 /// [`QUEUE`]: yielding its core between statements while the channel stays under half
 /// full, flat out from there, so that it catches up before the channel refuses records.
 pub(super) fn pace(backlog: usize) -> Pace {
@@ -178,14 +178,11 @@ pub(super) fn run(
     let mut inserts = None;
     let mut open = true;
     while open {
-        let mut taken = 0_usize;
+        let before = gathered.records.len();
         if gathered.is_empty() {
             // Nothing waits: sleep until something comes.
             match rx.recv_timeout(IDLE) {
-                Ok(cmd) => {
-                    gathered.take(cmd);
-                    taken += 1;
-                }
+                Ok(cmd) => gathered.take(cmd),
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     // Idle: records still age out.
                     let _ = trim(&conn, bounds);
@@ -199,10 +196,7 @@ pub(super) fn run(
         }
         while !gathered.full() {
             match rx.try_recv() {
-                Ok(cmd) => {
-                    gathered.take(cmd);
-                    taken += 1;
-                }
+                Ok(cmd) => gathered.take(cmd),
                 Err(mpsc::TryRecvError::Empty) => break,
                 Err(mpsc::TryRecvError::Disconnected) => {
                     open = false;
@@ -210,7 +204,7 @@ pub(super) fn run(
                 }
             }
         }
-        gathered.backlog = gathered.backlog.max(taken);
+        gathered.backlog = gathered.backlog.max(gathered.records.len() - before);
         if gathered.due() || !open {
             gathered.commit(&conn, &mut inserts, drops);
             if trimmed.elapsed() >= TRIM_EVERY {
