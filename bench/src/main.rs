@@ -76,9 +76,10 @@ struct Args {
     /// core, what `#[tokio::main]` gives a team's consumer.
     #[arg(long)]
     consumer_threads: Option<u32>,
-    /// Threads of the in-process Rust worker's runtime (1: tokio's current-thread
-    /// scheduler).
-    #[arg(long, default_value_t = 2)]
+    /// Threads of the in-process Rust worker's runtime: 1 is tokio's current-thread
+    /// scheduler, as the SDK's examples run; 2 is what `#[tokio::main]` gives a worker on
+    /// this two-core machine.
+    #[arg(long, default_value_t = 1)]
     worker_threads: u32,
     /// The queue server's process id (ElasticMQ's or the emulator's, printed by
     /// `scripts/servers/*.sh start`): also print its CPU per 1000 messages in each run.

@@ -93,8 +93,8 @@ pub struct NoopWorker {
 
 impl NoopWorker {
     /// Starts on a free port, on a runtime of its own that lives as long as the benchmark:
-    /// `threads` threads (two, as a worker process on this machine would have by default;
-    /// one is tokio's current-thread scheduler).
+    /// `threads` threads (one is tokio's current-thread scheduler, as the SDK's examples
+    /// run; two, what `#[tokio::main]` gives a worker process on this machine).
     pub async fn start(threads: u32) -> Self {
         let starts: Arc<Mutex<HashMap<String, SystemTime>>> = Arc::default();
         let record = starts.clone();

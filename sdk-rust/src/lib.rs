@@ -8,7 +8,8 @@
 //! ```no_run
 //! use ferry_sdk::{Level, Message, Reply};
 //!
-//! #[tokio::main]
+//! // One thread: the handler mostly waits, and ferry holds the concurrency.
+//! #[tokio::main(flavor = "current_thread")]
 //! async fn main() -> Result<(), ferry_sdk::ServeError> {
 //!     ferry_sdk::serve_from_env(|msg: Message| async move {
 //!         match msg.payload_json::<serde_json::Value>() {

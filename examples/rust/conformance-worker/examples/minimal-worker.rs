@@ -7,7 +7,8 @@ struct Order {
     id: String,
 }
 
-#[tokio::main]
+// One thread: the handler mostly waits, and ferry holds the concurrency (`max_in_flight`).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), ferry_sdk::ServeError> {
     ferry_sdk::serve_from_env(|msg: Message| async move {
         match msg.payload_json::<Order>() {

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     match ferry_sdk::serve_from_env(ferry_conformance_worker::Reference).await {
         Ok(()) => ExitCode::SUCCESS,
