@@ -84,8 +84,8 @@ async fn bind(
 
 impl App {
     /// Opens the backend (and runs its preflight: warnings on stderr, a finding that makes
-    /// the config unusable is an error), prepares the worker client and binds the
-    /// listeners.
+    /// the config unusable is an error), provisions what it needs before the first receive
+    /// (Pub/Sub's error subscriptions), prepares the worker client and binds the listeners.
     pub async fn build(
         config: FerryConfig,
         worker_command: Vec<String>,
@@ -103,6 +103,10 @@ impl App {
                 eprintln!("ferry: warning: {warning}");
             }
         }
+        backend
+            .provision(&config.queue_plans())
+            .await
+            .context("preparing the queues")?;
         let worker =
             WorkerClient::connect_lazy(&config.worker.address).map_err(anyhow::Error::msg)?;
         let health = HealthWatch::new(worker.channel(), telemetry.clone());

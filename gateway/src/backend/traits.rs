@@ -103,6 +103,15 @@ pub trait Backend: Send + Sync + 'static {
         None
     }
 
+    /// Makes what `ferry run` needs on the backend before its first receive, for the
+    /// subscriptions of `plans` (`ferry check` does not call it: it changes nothing). The
+    /// Pub/Sub backend makes each error topic's subscription here, so that no dead letter,
+    /// of this process or another, is published before the subscription that keeps it
+    /// exists. The default does nothing.
+    async fn provision(&self, _plans: &[QueuePlan]) -> Result<(), BackendError> {
+        Ok(())
+    }
+
     /// Called once before the first receive from `queue`, with the most deliveries of it
     /// this process holds at once (the subscription's `max_in_flight`). A backend with
     /// server-side flow control (Pub/Sub's streaming pull) sizes its stream with it, so

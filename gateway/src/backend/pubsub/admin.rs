@@ -2,7 +2,7 @@
 //! `ferry run` before it starts).
 //!
 //! An error queue is a topic; its dead letters are read through the subscription of the
-//! same id, which ferry creates with the topic when it dead-letters the first message. A
+//! same id, which `ferry run` creates with the topic as it starts (`Backend::provision`). A
 //! listing pulls the messages and gives them back at once (they stay in the error
 //! subscription); a redrive pulls them, publishes each to the retry topic of its source
 //! subscription (`ferry.dlq.source_queue`; the topic of its retry subscription, looked up

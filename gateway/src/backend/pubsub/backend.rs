@@ -23,7 +23,7 @@ use super::{
 };
 use crate::backend::{
     Backend, BackendError, DeadLetterAdmin, DeadLetterStory, Failure, NewMessage, Preflight,
-    Receipt, Received, STORY_PREFIX, SampledStats,
+    QueuePlan, Receipt, Received, STORY_PREFIX, SampledStats,
 };
 
 /// Google Cloud Pub/Sub (or its emulator).
@@ -35,11 +35,12 @@ pub struct PubsubBackend {
     feeds: Arc<Mutex<HashMap<String, Arc<Feed>>>>,
     /// The `max_in_flight` announced per subscription ([`Backend::plan_receive`]).
     planned: Arc<Mutex<HashMap<String, usize>>>,
-    /// The error topics known to have their subscription. Held while one is made, so a
-    /// burst of first dead letters waits for that creation to finish: one told "already
-    /// exists" while another's creation was still under way could publish before the
-    /// subscription was attached to the topic, and its letter was lost (seen on the
-    /// emulator).
+    /// The error topics known to have their subscription (made at start-up by
+    /// [`Backend::provision`], or on the first dead letter into a topic no subscription
+    /// named). Held while one is made, so a burst of first dead letters waits for that
+    /// creation to finish: one told "already exists" while another's creation was still
+    /// under way could publish before the subscription was attached to the topic, and its
+    /// letter was lost (seen on the emulator).
     pub(super) error_subs: Arc<tokio::sync::Mutex<HashSet<String>>>,
     /// Where queue depths are read, if anywhere.
     pub(super) monitoring: Option<Arc<Monitoring>>,
@@ -288,6 +289,20 @@ impl Backend for PubsubBackend {
             ids.extend(self.api.publish(&topic, batch).await?);
         }
         Ok(ids)
+    }
+
+    async fn provision(&self, plans: &[QueuePlan]) -> Result<(), BackendError> {
+        for plan in plans {
+            self.ensure_error_subscription(&plan.error_queue)
+                .await
+                .map_err(|e| {
+                    BackendError::Other(format!(
+                        "subscriptions.{}.error_queue: {e}",
+                        plan.subscription
+                    ))
+                })?;
+        }
+        Ok(())
     }
 
     fn plan_receive(&self, queue: &str, max_in_flight: usize) {
