@@ -3,11 +3,9 @@
 // streamed by Watch until the server clears the table as it closes.
 
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 
 import {
-  Health,
-  type HealthCheckRequest,
   type HealthCheckResponse,
   HealthCheckResponse_ServingStatus as Status,
   HealthCheckResponseSchema,
@@ -44,19 +42,15 @@ export class HealthTable {
     this.#changed = deferred();
   }
 
-  /** The Health service implementation over this table. */
-  service(): Partial<ServiceImpl<typeof Health>> {
-    return {
-      check: (req: HealthCheckRequest): HealthCheckResponse => {
-        const status = this.get(req.service);
-        if (status === undefined) throw new ConnectError(`unknown service ${req.service}`, Code.NotFound);
-        return response(status);
-      },
-      watch: (req: HealthCheckRequest, ctx: HandlerContext) => this.#watch(req.service, ctx.signal),
-    };
+  /** Check: the status of `service`; NOT_FOUND when it is unknown. */
+  check(service: string): HealthCheckResponse {
+    const status = this.get(service);
+    if (status === undefined) throw new ConnectError(`unknown service ${service}`, Code.NotFound);
+    return response(status);
   }
 
-  async *#watch(service: string, signal: AbortSignal): AsyncGenerator<HealthCheckResponse> {
+  /** Watch: the status of `service` now and at each change, until the table closes or `signal` aborts. */
+  async *watch(service: string, signal: AbortSignal): AsyncGenerator<HealthCheckResponse> {
     const aborted = new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
     let last: Status | undefined;
     for (;;) {

@@ -5,13 +5,14 @@
 
 import * as http2 from "node:http2";
 
-import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
 
 import { formatHostPort, workerAddress } from "./address.js";
-import { WorkerService } from "./gen/ferry/v1/worker_pb.js";
-import { Health } from "./gen/grpc/health/v1/health_pb.js";
+import { HandleRequestSchema, HandleResponseSchema, WorkerService } from "./gen/ferry/v1/worker_pb.js";
+import { Health, HealthCheckRequestSchema, HealthCheckResponseSchema } from "./gen/grpc/health/v1/health_pb.js";
+import { grpcHandler, type Method } from "./grpc-server.js";
 import { HealthTable, type ServingStatus } from "./health.js";
-import { Drain, type Handler, workerService } from "./worker-service.js";
+import { Drain, type Handler, handleCall } from "./worker-service.js";
 
 /** The service name ferry checks first (then ""). */
 export const WORKER_SERVICE_NAME = WorkerService.typeName;
@@ -58,17 +59,37 @@ export async function startWorker(handler: Handler, options: ServeOptions = {}):
   };
   setHealth("SERVING");
 
-  const server = http2.createServer(
-    connectNodeAdapter({
-      grpc: true,
-      grpcWeb: false,
-      connect: false,
-      routes: (router) => {
-        router.service(WorkerService, workerService(handler, drain));
-        router.service(Health, health.service());
+  const handle = handleCall(handler, drain);
+  const methods = new Map<string, Method>([
+    [
+      `/${WorkerService.typeName}/Handle`,
+      {
+        kind: "unary",
+        handle: async (bytes, call) => toBinary(HandleResponseSchema, await handle(fromBinary(HandleRequestSchema, bytes), call.signal)),
       },
-    }),
-  );
+    ],
+    [
+      `/${Health.typeName}/Check`,
+      {
+        kind: "unary",
+        handle: (bytes) => toBinary(HealthCheckResponseSchema, health.check(fromBinary(HealthCheckRequestSchema, bytes).service)),
+      },
+    ],
+    [
+      `/${Health.typeName}/Watch`,
+      {
+        kind: "stream",
+        handle: async (bytes, call, send) => {
+          for await (const status of health.watch(fromBinary(HealthCheckRequestSchema, bytes).service, call.signal)) {
+            send(toBinary(HealthCheckResponseSchema, status));
+          }
+        },
+      },
+    ],
+  ]);
+  // The stream API, not the request/response compatibility layer (see grpc-server.ts).
+  const server = http2.createServer();
+  server.on("stream", grpcHandler(methods));
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on("session", (session) => {
     sessions.add(session);

@@ -1,12 +1,11 @@
-// The ferry.v1.WorkerService implementation around a handler: answers a thrown error as a
+// ferry.v1.WorkerService.Handle around a handler: answers a thrown error as a
 // retry with its message, aborts the handler's signal at the message's deadline and answers
 // retry then, and refuses new calls with UNAVAILABLE once draining has begun while counting
 // the calls still in flight.
 
-import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 
 import { messageFromRequest, responseFromReply } from "./convert.js";
-import type { WorkerService } from "./gen/ferry/v1/worker_pb.js";
 import type { HandleRequest, HandleResponse } from "./gen/ferry/v1/worker_pb.js";
 import type { Message } from "./message.js";
 import { Reply, retry } from "./reply.js";
@@ -73,16 +72,14 @@ export class Drain {
   }
 }
 
-/** The WorkerService implementation serving `handler`. */
-export function workerService(handler: Handler, drain: Drain): Partial<ServiceImpl<typeof WorkerService>> {
-  return {
-    handle: (req: HandleRequest, ctx: HandlerContext): Promise<HandleResponse> => {
-      if (drain.draining) {
-        // UNAVAILABLE: ferry hands the message back without counting an attempt.
-        throw new ConnectError("worker is shutting down", Code.Unavailable);
-      }
-      return drain.track(async () => responseFromReply(await answer(handler, req, ctx.signal)));
-    },
+/** WorkerService.Handle serving `handler`: `signal` is the call's (cancelled by ferry, or its grpc-timeout). */
+export function handleCall(handler: Handler, drain: Drain): (req: HandleRequest, signal: AbortSignal) => Promise<HandleResponse> {
+  return (req, signal) => {
+    if (drain.draining) {
+      // UNAVAILABLE: ferry hands the message back without counting an attempt.
+      return Promise.reject(new ConnectError("worker is shutting down", Code.Unavailable));
+    }
+    return drain.track(async () => responseFromReply(await answer(handler, req, signal)));
   };
 }
 

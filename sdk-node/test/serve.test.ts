@@ -3,30 +3,15 @@
 // the deadline, and the drain (health flips, new calls refused, in-flight calls finish).
 
 import assert from "node:assert/strict";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 
 import { Code, ConnectError } from "@connectrpc/connect";
 
 import { HealthCheckResponse_ServingStatus as Status } from "../src/gen/grpc/health/v1/health_pb.js";
-import { deadLetter, done, type Handler, type Message, type RunningWorker, retry, startWorker } from "../src/index.js";
-import { connect, eventually, request, type WorkerClient } from "./support.js";
+import { deadLetter, done, type Handler, type Message, retry, startWorker } from "../src/index.js";
+import { eventually, request, servedWorkers } from "./support.js";
 
-const running: { worker: RunningWorker; client: WorkerClient }[] = [];
-
-/** Starts `handler` on a free port and connects to it; both are stopped after the tests. */
-async function serveTest(handler: Handler): Promise<{ worker: RunningWorker; client: WorkerClient }> {
-  const worker = await startWorker(handler, { address: "127.0.0.1:0" });
-  const client = connect(worker.address);
-  running.push({ worker, client });
-  return { worker, client };
-}
-
-after(async () => {
-  for (const { worker, client } of running) {
-    client.close();
-    await worker.drain();
-  }
-});
+const serveTest = servedWorkers();
 
 /** Echoes the message: payload, attributes and realm out as a follow-up. */
 const echo: Handler = (msg) =>

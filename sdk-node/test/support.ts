@@ -1,5 +1,8 @@
 // Test helpers: a gRPC client (real HTTP/2 connection) for a worker started on a free
-// 127.0.0.1 port, HandleRequest builders, and polling with a deadline instead of sleeping.
+// 127.0.0.1 port, workers served for one test file, HandleRequest builders, and polling
+// with a deadline instead of sleeping.
+
+import { after } from "node:test";
 
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
@@ -8,6 +11,7 @@ import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-no
 
 import { type HandleRequest, HandleRequestSchema, WorkerService } from "../src/gen/ferry/v1/worker_pb.js";
 import { Health } from "../src/gen/grpc/health/v1/health_pb.js";
+import { type Handler, type RunningWorker, startWorker } from "../src/index.js";
 
 /** How long a condition may take to become true. */
 export const EVENTUALLY_MS = 30_000;
@@ -56,4 +60,24 @@ export function request(
     publishedAt: timestampFromMs(Date.now()),
   };
   return create(HandleRequestSchema, Object.assign(defaults, init));
+}
+
+/**
+ * For one test file: a function that starts a handler on a free port and connects a client
+ * to it; every worker it started is drained, and its client closed, after the file's tests.
+ */
+export function servedWorkers(): (handler: Handler) => Promise<{ worker: RunningWorker; client: WorkerClient }> {
+  const running: { worker: RunningWorker; client: WorkerClient }[] = [];
+  after(async () => {
+    for (const { worker, client } of running) {
+      client.close();
+      await worker.drain();
+    }
+  });
+  return async (handler) => {
+    const worker = await startWorker(handler, { address: "127.0.0.1:0" });
+    const client = connect(worker.address);
+    running.push({ worker, client });
+    return { worker, client };
+  };
 }
