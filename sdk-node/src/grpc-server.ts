@@ -115,17 +115,22 @@ function readMessage(stream: http2.ServerHttp2Stream): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    stream.on("data", (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > MAX_REQUEST_BYTES + 5) {
-        stream.removeAllListeners("data");
+        // Refuse at once, and drop what came (the rest is read and discarded).
+        chunks.length = 0;
+        stream.off("data", onData);
+        stream.off("end", onEnd);
+        stream.off("close", onClose);
         stream.resume();
         reject(new ConnectError(`request larger than ${MAX_REQUEST_BYTES} bytes`, Code.ResourceExhausted));
         return;
       }
       chunks.push(chunk);
-    });
-    stream.once("end", () => {
+    };
+    const onEnd = (): void => {
+      stream.off("close", onClose);
       const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
       if (body.length < 5) {
         reject(new ConnectError("the request has no message", Code.InvalidArgument));
@@ -143,7 +148,15 @@ function readMessage(stream: http2.ServerHttp2Stream): Promise<Uint8Array> {
       // A plain Uint8Array view, not a Buffer: the bytes fields decoded from it are what
       // handlers get, and the SDK promises Uint8Array.
       resolve(new Uint8Array(body.buffer, body.byteOffset + 5, length));
-    });
+    };
+    // Reset before the request ended: let go of what came (nobody waits for an answer).
+    const onClose = (): void => {
+      chunks.length = 0;
+      reject(new ConnectError("the call was cancelled", Code.Canceled));
+    };
+    stream.on("data", onData);
+    stream.once("end", onEnd);
+    stream.once("close", onClose);
   });
 }
 
@@ -161,11 +174,16 @@ function fail(stream: http2.ServerHttp2Stream, code: number, message: string): v
   if (stream.closed || stream.destroyed) return;
   const status: Record<string, string> = { "grpc-status": String(code) };
   if (message !== "") status["grpc-message"] = encodeURIComponent(message);
-  if (!stream.headersSent) {
-    stream.respond({ ":status": 200, "content-type": "application/grpc", ...status }, { endStream: true });
-  } else {
-    stream.once("wantTrailers", () => stream.sendTrailers(status));
-    stream.end();
+  try {
+    if (!stream.headersSent) {
+      stream.respond({ ":status": 200, "content-type": "application/grpc", ...status }, { endStream: true });
+    } else {
+      stream.once("wantTrailers", () => stream.sendTrailers(status));
+      stream.end();
+    }
+  } catch {
+    // The stream ended under us (the client reset it): nobody is left to tell.
+    stream.destroy();
   }
 }
 

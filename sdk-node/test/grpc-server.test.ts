@@ -1,7 +1,7 @@
 // The gRPC layer the worker serves with (src/grpc-server.ts), over real HTTP/2 on a free
 // 127.0.0.1 port: a call the client cancels, or whose grpc-timeout passes, aborts the
 // handler's signal; what is not a well-formed gRPC call gets a status (and the server goes on
-// serving); an oversized request is refused without being held.
+// serving); a request reset half-way or over the size limit is let go of.
 
 import assert from "node:assert/strict";
 import * as http2 from "node:http2";
@@ -115,6 +115,25 @@ describe("grpc server", () => {
     const gzip = await raw(worker.address, { ...path, "grpc-encoding": "gzip" }, new Uint8Array(5));
     assert.equal(statusOf(gzip), String(Code.Unimplemented));
     assert.ok((await client.worker.handle(request())).outcome.case === "done");
+  });
+
+  it("lets go of a request the client resets before it ends, and goes on serving", async () => {
+    let calls = 0;
+    const { worker, client } = await serveTest(() => {
+      calls += 1;
+      return done();
+    });
+    const session = http2.connect(`http://${worker.address}`);
+    const req = session.request({ ":method": "POST", ":path": "/ferry.v1.WorkerService/Handle", "content-type": "application/grpc" });
+    req.on("error", () => undefined);
+    req.write(Buffer.from([0, 0, 0, 1, 0, 1, 2, 3])); // a prefix promising 256 bytes, then 3
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    req.close(http2.constants.NGHTTP2_CANCEL);
+    await new Promise<void>((resolve) => req.on("close", resolve));
+    session.close();
+    assert.ok((await client.worker.handle(request())).outcome.case === "done");
+    assert.equal(calls, 1, "only the whole call reached the handler");
+    assert.equal(worker.inFlight, 0);
   });
 
   it("refuses a request over the size limit with RESOURCE_EXHAUSTED", async () => {
