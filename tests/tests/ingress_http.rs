@@ -757,7 +757,10 @@ attributes = ["X-Hub-Signature-256"]
 
     std::fs::write(
         &path,
-        "[ingress]\nlisten = \"127.0.0.1:0\"\n[ingress.routes.gh]\npath = \"/gh\"\n\
+        // Every listener on port 0: the default gateway port may be taken by a ferry of
+        // another test, and a failed bind would stop the start before the secret is read.
+        "[gateway]\nlisten = \"127.0.0.1:0\"\n[admin]\nlisten = \"127.0.0.1:0\"\n\
+         [ingress]\nlisten = \"127.0.0.1:0\"\n[ingress.routes.gh]\npath = \"/gh\"\n\
          verify = { scheme = \"github\", secrets = [\"env:FERRY_TEST_UNSET_SECRET\"] }\n",
     )
     .unwrap();
