@@ -15,9 +15,13 @@ import { Code, ConnectError } from "@connectrpc/connect";
 /** The largest request message accepted (a worker's messages are far smaller). */
 export const MAX_REQUEST_BYTES = 64 * 1024 * 1024;
 
-/** What a method gets besides its request: `signal` aborts when the call is cancelled or its `grpc-timeout` passes. */
+/**
+ * What a method gets besides its request: `signal` aborts when the call is cancelled or its
+ * `grpc-timeout` passes, or when the method aborts it itself (its own deadline).
+ */
 export interface Call {
   readonly signal: AbortSignal;
+  abort(reason: unknown): void;
 }
 
 /** A method: unary (one answer) or server-streaming (`send` each answer; resolve to end with OK). */
@@ -101,6 +105,10 @@ class CallState implements Call {
 
   get signal(): AbortSignal {
     return this.#controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    this.#controller.abort(reason);
   }
 
   /** The answer is ready: neither a close nor the timeout aborts the call any more. */

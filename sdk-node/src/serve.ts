@@ -65,7 +65,7 @@ export async function startWorker(handler: Handler, options: ServeOptions = {}):
       `/${WorkerService.typeName}/Handle`,
       {
         kind: "unary",
-        handle: async (bytes, call) => toBinary(HandleResponseSchema, await handle(fromBinary(HandleRequestSchema, bytes), call.signal)),
+        handle: async (bytes, call) => toBinary(HandleResponseSchema, await handle(fromBinary(HandleRequestSchema, bytes), call)),
       },
     ],
     [

@@ -72,49 +72,57 @@ export class Drain {
   }
 }
 
-/** WorkerService.Handle serving `handler`: `signal` is the call's (cancelled by ferry, or its grpc-timeout). */
-export function handleCall(handler: Handler, drain: Drain): (req: HandleRequest, signal: AbortSignal) => Promise<HandleResponse> {
-  return (req, signal) => {
+/** A call's signal, and how to abort it: the message's signal is the call's own. */
+export interface CallSignal {
+  readonly signal: AbortSignal;
+  abort(reason: unknown): void;
+}
+
+/** WorkerService.Handle serving `handler` on `call` (cancelled by ferry, or by its grpc-timeout). */
+export function handleCall(handler: Handler, drain: Drain): (req: HandleRequest, call: CallSignal) => Promise<HandleResponse> {
+  return (req, call) => {
     if (drain.draining) {
       // UNAVAILABLE: ferry hands the message back without counting an attempt.
       return Promise.reject(new ConnectError("worker is shutting down", Code.Unavailable));
     }
-    return drain.track(async () => responseFromReply(await answer(handler, req, signal)));
+    return drain.track(async () => responseFromReply(await answer(handler, req, call)));
   };
 }
 
 /**
  * Runs `handler` for `req` and returns its reply, a retry for a thrown error, or — when the
  * deadline passes first — a retry `deadline exceeded`: the handler's signal is aborted and
- * whatever it answers later is dropped. `callSignal` is the gRPC call's own signal: when
- * ferry cancels the call (or its gRPC timeout passes), the handler's signal is aborted too
- * and the call ends with that error at once.
+ * whatever it answers later is dropped. The handler's signal is the gRPC call's own (one
+ * AbortController per call): when ferry cancels the call (or its gRPC timeout passes), the
+ * call ends with that error at once.
  */
-export async function answer(handler: Handler, req: HandleRequest, callSignal: AbortSignal): Promise<Reply> {
-  const controller = new AbortController();
+export async function answer(handler: Handler, req: HandleRequest, call: CallSignal): Promise<Reply> {
+  const { signal } = call;
   let timer: NodeJS.Timeout | undefined;
   let onCancel = (): void => undefined;
+  let expired = false;
   const stopped = new Promise<Reply>((resolve, reject) => {
     onCancel = () => {
-      controller.abort(callSignal.reason);
-      reject(ConnectError.from(callSignal.reason, Code.Canceled));
+      if (!expired) reject(ConnectError.from(signal.reason, Code.Canceled));
     };
     const expire = (): void => {
-      controller.abort(new DeadlineExceededError());
+      expired = true;
       resolve(retry("deadline exceeded").log("warn", "handler stopped at the message deadline"));
+      call.abort(new DeadlineExceededError());
     };
     const left = req.deadline === undefined ? undefined : deadlineMs(req) - Date.now();
+    if (signal.aborted) return;
     if (left !== undefined && left <= 0) expire();
     else if (left !== undefined && left <= MAX_TIMER_MS) timer = setTimeout(expire, left);
   });
-  if (callSignal.aborted) onCancel();
-  else callSignal.addEventListener("abort", onCancel, { once: true });
+  if (signal.aborted) onCancel();
+  else signal.addEventListener("abort", onCancel, { once: true });
   try {
-    if (controller.signal.aborted) return await stopped;
-    return await Promise.race([invoke(handler, messageFromRequest(req, controller.signal)), stopped]);
+    if (signal.aborted) return await stopped;
+    return await Promise.race([invoke(handler, messageFromRequest(req, signal)), stopped]);
   } finally {
     clearTimeout(timer);
-    callSignal.removeEventListener("abort", onCancel);
+    signal.removeEventListener("abort", onCancel);
   }
 }
 
