@@ -84,11 +84,7 @@ async fn an_unusable_error_subscription_stops_the_start() {
     f.create_queues(&["clash"]).await;
     f.observe("clash", "clash-errors").await;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ferry.toml");
-    let config = FerryBuilder::new(f.backend_toml(), "http://127.0.0.1:9")
-        .sub(Sub::new("clash"))
-        .config();
-    std::fs::write(&path, config).unwrap();
+    let path = f.config_file(&dir, Sub::new("clash"));
     let out = ferry_tests::ferry::run_cli(&path, &["run"]).await;
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");

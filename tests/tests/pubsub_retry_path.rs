@@ -227,14 +227,7 @@ async fn a_missing_retry_subscription_is_reported_before_start() {
     // A subscription without its retry topic and subscription.
     f.observe("ps-bare", "ps-bare").await;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ferry.toml");
-    std::fs::write(
-        &path,
-        FerryBuilder::new(f.backend_toml(), "http://127.0.0.1:9")
-            .sub(Sub::new("s").set("queue", "\"ps-bare\""))
-            .config(),
-    )
-    .unwrap();
+    let path = f.config_file(&dir, Sub::new("s").set("queue", "\"ps-bare\""));
     let err = assert_run_refuses_and_check_warns(&path, "queue `ps-bare-retry`").await;
     assert!(
         err.contains("subscriptions.s") && err.contains("roles/pubsub"),

@@ -121,18 +121,12 @@ async fn attempts_come_from_delivery_attempt_under_a_native_policy() {
     };
     f.create("ps-native-strict", &strict).await;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ferry.toml");
-    std::fs::write(
-        &path,
-        FerryBuilder::new(f.backend_toml(), "http://127.0.0.1:9")
-            .sub(
-                Sub::new("s")
-                    .set("queue", "\"ps-native-strict\"")
-                    .set("max_attempts", "5"),
-            )
-            .config(),
-    )
-    .unwrap();
+    let path = f.config_file(
+        &dir,
+        Sub::new("s")
+            .set("queue", "\"ps-native-strict\"")
+            .set("max_attempts", "5"),
+    );
     let out = ferry_tests::ferry::run_cli(&path, &["check"]).await;
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "a warning, not an error: {err}");

@@ -7,7 +7,7 @@
 use ferry_tests::{
     Sub,
     ferry::assert_run_refuses_and_check_warns,
-    fixtures::{Sqs, SqsProxy},
+    fixtures::{BackendFixture, Sqs, SqsProxy},
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
