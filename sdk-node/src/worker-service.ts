@@ -7,6 +7,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 
 import { messageFromRequest, responseFromReply } from "./convert.js";
 import type { HandleRequest, HandleResponse } from "./gen/ferry/v1/worker_pb.js";
+import type { Call } from "./grpc-server.js";
 import type { Message } from "./message.js";
 import { Reply, retry } from "./reply.js";
 
@@ -72,14 +73,8 @@ export class Drain {
   }
 }
 
-/** A call's signal, and how to abort it: the message's signal is the call's own. */
-export interface CallSignal {
-  readonly signal: AbortSignal;
-  abort(reason: unknown): void;
-}
-
 /** WorkerService.Handle serving `handler` on `call` (cancelled by ferry, or by its grpc-timeout). */
-export function handleCall(handler: Handler, drain: Drain): (req: HandleRequest, call: CallSignal) => Promise<HandleResponse> {
+export function handleCall(handler: Handler, drain: Drain): (req: HandleRequest, call: Call) => Promise<HandleResponse> {
   return (req, call) => {
     if (drain.draining) {
       // UNAVAILABLE: ferry hands the message back without counting an attempt.
@@ -96,17 +91,14 @@ export function handleCall(handler: Handler, drain: Drain): (req: HandleRequest,
  * AbortController per call): when ferry cancels the call (or its gRPC timeout passes), the
  * call ends with that error at once.
  */
-export async function answer(handler: Handler, req: HandleRequest, call: CallSignal): Promise<Reply> {
+export async function answer(handler: Handler, req: HandleRequest, call: Call): Promise<Reply> {
   const { signal } = call;
   let timer: NodeJS.Timeout | undefined;
   let onCancel = (): void => undefined;
-  let expired = false;
   const stopped = new Promise<Reply>((resolve, reject) => {
-    onCancel = () => {
-      if (!expired) reject(ConnectError.from(signal.reason, Code.Canceled));
-    };
+    // After a deadline's retry has settled `stopped`, the abort it causes rejects nothing.
+    onCancel = () => reject(ConnectError.from(signal.reason, Code.Canceled));
     const expire = (): void => {
-      expired = true;
       resolve(retry("deadline exceeded").log("warn", "handler stopped at the message deadline"));
       call.abort(new DeadlineExceededError());
     };
