@@ -3,14 +3,15 @@
 //! is kept, and a burst of messages dead-lettered at once leaves every one of them in the
 //! error subscription. (Before, the subscription was made on the first dead letter: one
 //! told "already exists" while another's creation was still under way published into a
-//! topic the subscription was not attached to yet, and its letter was gone.)
+//! topic the subscription was not attached to yet, and its letter was gone.) A redrive that
+//! fails gives back at once the letters it had pulled.
 #![cfg(feature = "pubsub")]
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use ferry::backend::{Backend, NewMessage};
 use ferry_tests::{
     FerryBuilder, Sub, TestWorker, assert_eventually,
-    conformance::dead_letters,
+    conformance::{a_failed_redrive_leaves_its_letters_listed, dead_letters},
     fixtures::{BackendFixture, Pubsub},
 };
 
@@ -95,4 +96,12 @@ async fn an_unusable_error_subscription_stops_the_start() {
         ),
         "{err}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_redrive_gives_back_what_it_pulled() {
+    let f = Pubsub::new().await;
+    f.create_queues(&["stranded-errors"]).await;
+    // `stranded-gone` has no retry subscription: no letter can go back there.
+    a_failed_redrive_leaves_its_letters_listed(&f, "stranded", "stranded-gone").await;
 }

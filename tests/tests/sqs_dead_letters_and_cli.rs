@@ -1,5 +1,5 @@
 //! SQS: what a dead letter looks like on the wire (the story as one `ferry.dlq` attribute,
-//! within the 10-attribute limit), redrive, and the commands that talk to SQS: start-up
+//! within the 10-attribute limit), redrive (a failed one gives back what it took), and the commands that talk to SQS: start-up
 //! errors for missing queues, `ferry check` warnings, `ferry queue stats`.
 #![cfg(feature = "sqs")]
 #![allow(clippy::unwrap_used, missing_docs)]
@@ -10,6 +10,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use ferry::backend::{Backend, NewMessage};
 use ferry_tests::{
     FerryBuilder, Sub, TestWorker, assert_eventually,
+    conformance::a_failed_redrive_leaves_its_letters_listed,
     ferry::{assert_run_refuses_and_check_warns, run_cli},
     fixtures::{BackendFixture, Sqs},
 };
@@ -213,4 +214,12 @@ async fn a_queue_can_be_named_by_its_url() {
         "consumed from the queue named by its URL"
     );
     assert_eq!(worker.calls_for("by url").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_redrive_gives_back_what_it_took() {
+    let f = Sqs::new().await;
+    f.create_queue("sqs-stranded-errors", &[]).await;
+    f.delete_queue("sqs-stranded-gone").await;
+    a_failed_redrive_leaves_its_letters_listed(&f, "sqs-stranded", "sqs-stranded-gone").await;
 }

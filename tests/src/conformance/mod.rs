@@ -109,3 +109,56 @@ pub async fn ferry_on(f: &dyn BackendFixture, worker_url: &str, queues: &[&str])
     f.create_queues(&refs).await;
     FerryBuilder::new(f.backend_toml(), worker_url)
 }
+
+/// Plants two letters in `<queue>-errors`, redrives them to `missing` (a source queue that
+/// does not exist, so the redrive fails) and asserts that the error names it and that both
+/// letters are listed right after: given back at once, not left hidden for as long as the
+/// redrive would have held them; then the same for a redrive of both by id. Not a
+/// conformance case: on the embedded backend every queue exists, so this redrive cannot
+/// fail there.
+pub async fn a_failed_redrive_leaves_its_letters_listed(
+    f: &dyn BackendFixture,
+    queue: &str,
+    missing: &str,
+) {
+    let error_queue = format!("{queue}-errors");
+    let b = f.backend().await;
+    b.publish(vec![
+        NewMessage::new(&error_queue, "stranded-1"),
+        NewMessage::new(&error_queue, "stranded-2"),
+    ])
+    .await
+    .unwrap();
+    let admin = b.dead_letters().expect("dead-letter capability");
+    let error = admin
+        .redrive(&error_queue, missing, 100)
+        .await
+        .expect_err("a redrive to a missing queue fails");
+    assert!(error.to_string().contains(missing), "{error}");
+    let listed = admin.list(&error_queue, 100).await.unwrap();
+    let payloads = |letters: &[DeadLetter]| {
+        let mut p: Vec<String> = letters
+            .iter()
+            .map(|d| String::from_utf8_lossy(&d.payload).into_owned())
+            .collect();
+        p.sort();
+        p
+    };
+    assert_eq!(
+        payloads(&listed),
+        ["stranded-1", "stranded-2"],
+        "both letters are back in {error_queue} at once"
+    );
+    // The console's redrive by id: the same, for the chosen letters.
+    let ids: Vec<String> = listed.iter().map(|d| d.id.clone()).collect();
+    let error = admin
+        .redrive_ids(&error_queue, missing, &ids)
+        .await
+        .expect_err("a redrive to a missing queue fails");
+    assert!(error.to_string().contains(missing), "{error}");
+    assert_eq!(
+        payloads(&admin.list(&error_queue, 100).await.unwrap()),
+        ["stranded-1", "stranded-2"],
+        "both letters are back in {error_queue} at once after the redrive by id"
+    );
+}

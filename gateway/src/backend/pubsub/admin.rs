@@ -8,7 +8,8 @@
 //! subscription (`ferry.dlq.source_queue`; the topic of its retry subscription, looked up
 //! with GetSubscription) without the story and with the attempt count reset, then acks it:
 //! the letter goes back to that subscription alone, not to every subscription of its
-//! topic.
+//! topic. A listing or a redrive that fails half-way hands back at once what it pulled and
+//! did not move, rather than leaving it leased until its ack deadline.
 //!
 //! The preflight checks that each subscription exists and has its retry subscription, and
 //! warns about a native dead-letter policy that would act before ferry does.
@@ -17,7 +18,7 @@
 //! counts, and counting by pulling would disturb what it counts. Cloud Monitoring's
 //! samples are the [`SampledStats`](crate::backend::SampledStats) of [`super::monitoring`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use gcloud_googleapis::pubsub::v1::{PubsubMessage, ReceivedMessage};
@@ -38,13 +39,27 @@ pub(super) async fn pull_up_to(
 ) -> Result<Vec<ReceivedMessage>, BackendError> {
     let mut out: Vec<ReceivedMessage> = Vec::new();
     while out.len() < limit {
-        let got = b.api.pull_now(sub, (limit - out.len()).min(1000)).await?;
+        let got = match b.api.pull_now(sub, (limit - out.len()).min(1000)).await {
+            Ok(got) => got,
+            Err(e) => {
+                give_back(b, sub, out.into_iter().map(|rm| rm.ack_id).collect()).await;
+                return Err(e);
+            }
+        };
         if got.is_empty() {
             break;
         }
         out.extend(got);
     }
     Ok(out)
+}
+
+/// Hands the pulled letters of `ack_ids` back to `sub` at once; a failure only leaves
+/// them leased until their ack deadline.
+pub(super) async fn give_back(b: &PubsubBackend, sub: &str, ack_ids: Vec<String>) {
+    if !ack_ids.is_empty() {
+        let _ = b.api.modack(sub, ack_ids, 0).await;
+    }
 }
 
 pub(super) fn stable_id(m: &PubsubMessage) -> String {
@@ -168,26 +183,11 @@ impl DeadLetterAdmin for PubsubBackend {
             return Ok(0);
         }
         let pulled = pull_up_to(self, error_queue, limit).await?;
-        let mut topics: HashMap<String, String> = HashMap::new();
-        // Per retry topic: the letters going back there, and their ack ids.
-        let mut back: HashMap<String, (Vec<PubsubMessage>, Vec<String>)> = HashMap::new();
-        for rm in pulled {
-            let Some(m) = rm.message else { continue };
-            let (topic, letter) = letter_back(self, m, default_queue, &mut topics).await?;
-            let (letters, ack_ids) = back.entry(topic).or_default();
-            letters.push(letter);
-            ack_ids.push(rm.ack_id);
-        }
-        let mut moved = 0;
-        for (topic, (letters, ack_ids)) in back {
-            // Published before the letters leave the error queue (at-least-once).
-            for chunk in letters.chunks(500) {
-                self.api.publish(&topic, chunk.to_vec()).await?;
-            }
-            moved += ack_ids.len();
-            self.acks.ack(error_queue, ack_ids).await?;
-        }
-        Ok(moved)
+        // Pulled and not moved yet: handed back at once if anything fails.
+        let mut held: HashSet<String> = pulled.iter().map(|rm| rm.ack_id.clone()).collect();
+        let result = move_all_back(self, error_queue, default_queue, pulled, &mut held).await;
+        give_back(self, error_queue, held.into_iter().collect()).await;
+        result
     }
 
     async fn redrive_ids(
@@ -258,4 +258,39 @@ impl Preflight for PubsubBackend {
         }
         Ok(warnings)
     }
+}
+
+/// Publishes the `pulled` letters of `error_queue` back to their sources, per retry topic,
+/// and acks each group once published; stops at the first failure. Takes what it moved
+/// out of `held`.
+async fn move_all_back(
+    b: &PubsubBackend,
+    error_queue: &str,
+    default_queue: &str,
+    pulled: Vec<ReceivedMessage>,
+    held: &mut HashSet<String>,
+) -> Result<usize, BackendError> {
+    let mut topics: HashMap<String, String> = HashMap::new();
+    // Per retry topic: the letters going back there, and their ack ids.
+    let mut back: HashMap<String, (Vec<PubsubMessage>, Vec<String>)> = HashMap::new();
+    for rm in pulled {
+        let Some(m) = rm.message else { continue };
+        let (topic, letter) = letter_back(b, m, default_queue, &mut topics).await?;
+        let (letters, ack_ids) = back.entry(topic).or_default();
+        letters.push(letter);
+        ack_ids.push(rm.ack_id);
+    }
+    let mut moved = 0;
+    for (topic, (letters, ack_ids)) in back {
+        // Published before the letters leave the error queue (at-least-once).
+        for chunk in letters.chunks(500) {
+            b.api.publish(&topic, chunk.to_vec()).await?;
+        }
+        b.acks.ack(error_queue, ack_ids.clone()).await?;
+        for id in &ack_ids {
+            held.remove(id);
+        }
+        moved += ack_ids.len();
+    }
+    Ok(moved)
 }

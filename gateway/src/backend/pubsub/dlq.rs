@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::{
     PubsubBackend,
-    admin::{move_back, pull_up_to, stable_id},
+    admin::{give_back, move_back, pull_up_to, stable_id},
 };
 use crate::backend::BackendError;
 
@@ -40,6 +40,7 @@ pub(super) async fn act_on_ids(
             passed.push(rm.ack_id);
             continue;
         }
+        let ack_id = rm.ack_id.clone();
         let acted = match redrive_to {
             Some(default_queue) => move_back(b, error_queue, rm, default_queue, &mut topics).await,
             None => b.api.ack(error_queue, vec![rm.ack_id]).await.map(|()| true),
@@ -47,12 +48,14 @@ pub(super) async fn act_on_ids(
         match acted {
             Ok(true) => done += 1,
             Ok(false) => {}
-            Err(e) => result = Err(e),
+            Err(e) => {
+                // The letter that failed goes back too.
+                passed.push(ack_id);
+                result = Err(e);
+            }
         }
     }
-    if !passed.is_empty() {
-        b.api.modack(error_queue, passed, 0).await?;
-    }
+    give_back(b, error_queue, passed).await;
     result.map(|()| done)
 }
 

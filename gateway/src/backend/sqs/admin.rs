@@ -4,7 +4,9 @@
 //!
 //! SQS cannot peek: listing receives the dead letters with a short visibility and makes
 //! them visible again at once, so a listed message is hidden for the listing's duration,
-//! and on real SQS a listing of a large queue is a sample, not a complete enumeration.
+//! and on real SQS a listing of a large queue is a sample, not a complete enumeration. A
+//! listing or a redrive that fails half-way makes what it took and did not move visible
+//! again at once too, rather than leaving it hidden for [`HOLD`].
 
 use std::{collections::BTreeMap, time::Duration};
 
@@ -16,15 +18,13 @@ use super::{
     client::{is_fifo, queue_name, sdk_error},
     codec::{Meta, decode, encode},
     config::SQS_MAX_VISIBILITY,
+    held::{HOLD, letter_of, receipts},
     publish::Outgoing,
 };
 use crate::backend::{
     BackendError, DeadLetter, DeadLetterAdmin, Preflight, QueueDiscovery, QueuePlan, QueueStats,
     STORY_PREFIX, Stats, strip_story,
 };
-
-/// How long listed or redriven dead letters are hidden while ferry works on them.
-const HOLD: i32 = 30;
 
 impl SqsBackend {
     /// Receives up to `max` (at most 10) messages of the queue at `url` for admin work.
@@ -162,47 +162,30 @@ impl DeadLetterAdmin for SqsBackend {
         let mut out: Vec<(i64, DeadLetter)> = Vec::new();
         let mut receipts = Vec::new();
         let mut first = true;
-        while out.len() < limit {
-            // A long poll first, so that an empty answer means an empty queue.
-            let got = self
-                .take(error_queue, &url, limit - out.len(), i32::from(first))
-                .await?;
-            first = false;
-            if got.is_empty() {
-                break;
-            }
-            for m in got {
-                let Some(receipt) = m.receipt_handle() else {
-                    continue;
-                };
-                receipts.push(receipt.to_owned());
-                let d = decode(m.body().unwrap_or_default(), m.message_attributes());
-                let sent = m
-                    .attributes()
-                    .and_then(|a| a.get(&Sys::SentTimestamp))
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0);
-                let mut attributes = d.attributes;
-                if let Some(reason) = d.malformed {
-                    attributes.insert(format!("{STORY_PREFIX}decode_error"), reason);
+        let taken = async {
+            while out.len() < limit {
+                // A long poll first, so that an empty answer means an empty queue.
+                let got = self
+                    .take(error_queue, &url, limit - out.len(), i32::from(first))
+                    .await?;
+                first = false;
+                if got.is_empty() {
+                    break;
                 }
-                out.push((
-                    sent,
-                    DeadLetter {
-                        id: d
-                            .meta
-                            .id
-                            .unwrap_or_else(|| m.message_id().unwrap_or_default().to_owned()),
-                        payload: d.payload,
-                        attributes,
-                    },
-                ));
+                for m in got {
+                    let Some(receipt) = m.receipt_handle() else {
+                        continue;
+                    };
+                    receipts.push(receipt.to_owned());
+                    out.push(letter_of(&m));
+                }
             }
+            Ok::<_, BackendError>(())
         }
-        for receipt in receipts {
-            // Visible again at once; a failure only leaves it hidden for HOLD seconds.
-            let _ = self.batcher.change_visibility(&url, &receipt, 0).await;
-        }
+        .await;
+        // Every letter taken, also when a later receive failed.
+        self.give_back(&url, receipts).await;
+        taken?;
         out.sort_by_key(|(sent, _)| *sent);
         Ok(out.into_iter().map(|(_, d)| d).collect())
     }
@@ -216,23 +199,32 @@ impl DeadLetterAdmin for SqsBackend {
         let url = self.urls.get(&self.client, error_queue).await?;
         let mut moved = 0;
         let mut first = true;
-        while moved < limit {
-            let got = self
-                .take(error_queue, &url, limit - moved, i32::from(first))
-                .await?;
-            first = false;
-            if got.is_empty() {
-                break;
+        // Taken and not moved yet: given back at once if a move fails.
+        let mut held: Vec<String> = Vec::new();
+        let result = async {
+            while moved < limit {
+                let got = self
+                    .take(error_queue, &url, limit - moved, i32::from(first))
+                    .await?;
+                first = false;
+                if got.is_empty() {
+                    break;
+                }
+                held = receipts(&got);
+                for m in got {
+                    let Some(receipt) = m.receipt_handle() else {
+                        continue;
+                    };
+                    self.move_back(&url, &m, receipt, default_queue).await?;
+                    held.retain(|r| r != receipt);
+                    moved += 1;
+                }
             }
-            for m in got {
-                let Some(receipt) = m.receipt_handle() else {
-                    continue;
-                };
-                self.move_back(&url, &m, receipt, default_queue).await?;
-                moved += 1;
-            }
+            Ok::<_, BackendError>(())
         }
-        Ok(moved)
+        .await;
+        self.give_back(&url, held).await;
+        result.map(|()| moved)
     }
 
     async fn redrive_ids(

@@ -1,11 +1,12 @@
 //! The console's dead-letter operations on SQS: redrive or delete chosen letters by id,
 //! purge an error queue. SQS cannot fetch a message by id, so the chosen ones are found by
 //! receiving: every letter received is hidden while the search goes on (so the next
-//! receive gets others) and the ones not chosen are made visible again at the end. A
+//! receive gets others) and the ones not acted on are made visible again at the end, also
+//! when an action failed half-way. A
 //! search stops when every id was found, the queue gives nothing more, or after
 //! [`SCAN_MAX`] letters.
 
-use super::{SqsBackend, client::sdk_error, codec::decode};
+use super::{SqsBackend, client::sdk_error, codec::decode, held::receipts};
 use crate::backend::BackendError;
 
 /// The most letters one search receives.
@@ -22,7 +23,9 @@ impl SqsBackend {
     ) -> Result<usize, BackendError> {
         let url = self.urls.get(&self.client, error_queue).await?;
         let mut left: std::collections::BTreeSet<&str> = ids.iter().map(String::as_str).collect();
-        let mut passed = Vec::new();
+        // Taken and not acted on (not chosen, or not reached when an action failed):
+        // visible again at the end.
+        let mut held: Vec<String> = Vec::new();
         let mut done = 0;
         let mut scanned = 0;
         let mut first = true;
@@ -34,8 +37,9 @@ impl SqsBackend {
                     break;
                 }
                 scanned += got.len();
+                held.extend(receipts(&got));
                 for m in got {
-                    let Some(receipt) = m.receipt_handle().map(str::to_owned) else {
+                    let Some(receipt) = m.receipt_handle() else {
                         continue;
                     };
                     let d = decode(m.body().unwrap_or_default(), m.message_attributes());
@@ -44,25 +48,22 @@ impl SqsBackend {
                         .id
                         .unwrap_or_else(|| m.message_id().unwrap_or_default().to_owned());
                     if !left.remove(id.as_str()) {
-                        passed.push(receipt);
                         continue;
                     }
                     match redrive_to {
                         Some(default_queue) => {
-                            self.move_back(&url, &m, &receipt, default_queue).await?;
+                            self.move_back(&url, &m, receipt, default_queue).await?;
                         }
-                        None => self.batcher.delete(&url, &receipt).await?,
+                        None => self.batcher.delete(&url, receipt).await?,
                     }
+                    held.retain(|r| r != receipt);
                     done += 1;
                 }
             }
             Ok::<_, BackendError>(())
         }
         .await;
-        for receipt in passed {
-            // Visible again at once; a failure only leaves it hidden a little longer.
-            let _ = self.batcher.change_visibility(&url, &receipt, 0).await;
-        }
+        self.give_back(&url, held).await;
         result.map(|()| done)
     }
 

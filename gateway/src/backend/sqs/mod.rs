@@ -38,6 +38,7 @@ mod client;
 mod codec;
 mod config;
 mod dlq;
+mod held;
 mod memory;
 mod publish;
 mod receive;
