@@ -96,7 +96,10 @@ async fn write_all(telemetry: &Telemetry, messages: usize, rate: u64) -> f64 {
         };
         while next < due {
             let ctx = context(next);
-            telemetry.emit(events::Received(&ctx));
+            telemetry.emit(events::Received {
+                ctx: &ctx,
+                at: std::time::SystemTime::now(),
+            });
             handling.push_back((now, next, ctx));
             next += 1;
             written += 1;

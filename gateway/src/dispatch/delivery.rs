@@ -95,16 +95,21 @@ fn request(sub: &SubscriptionContext, msg: &Received, inspected: Inspected) -> H
     }
 }
 
-/// Delivers `msg` to the worker and settles it. Holds `slot` and `realm` until done.
+/// Delivers `msg` (received at `received_at`) to the worker and settles it. Holds `slot`
+/// and `realm` until done.
 pub(super) async fn deliver(
     sub: SubscriptionContext,
     msg: Received,
     inspected: Inspected,
     slot: Slot,
     realm: RealmGuard,
+    received_at: SystemTime,
 ) {
     let ctx = context_of(&sub, &msg, &inspected.realm, &inspected.trace);
-    sub.telemetry.emit(events::Received(&ctx));
+    sub.telemetry.emit(events::Received {
+        ctx: &ctx,
+        at: received_at,
+    });
     let _in_flight = InFlight::start(&ctx);
     let spans = DeliverySpans::begin(
         sub.telemetry.spans(),

@@ -3,7 +3,7 @@
 //! under a rate limit, both taken before the receive), and starts a delivery for each at
 //! once; malformed messages are dead-lettered and realm-limited ones handed back.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use super::{
     SubscriptionContext,
@@ -69,10 +69,10 @@ async fn poll(sub: SubscriptionContext, index: usize) {
         if sub.admission.paused() {
             continue;
         }
-        let batch = match source.receive(&sub, room.len()).await {
+        let (batch, received_at) = match source.receive(&sub, room.len()).await {
             Ok(batch) => {
                 receive_failures = 0;
-                batch
+                (batch, SystemTime::now())
             }
             Err(e) => {
                 receive_failures += 1;
@@ -96,14 +96,20 @@ async fn poll(sub: SubscriptionContext, index: usize) {
                 spawn_hand_back(&sub, msg, "shutdown", Duration::ZERO);
                 continue;
             }
-            start(&sub, &source, msg, slot);
+            start(&sub, &source, msg, slot, received_at);
         }
     }
 }
 
-/// Starts the delivery of `msg` in `slot`: dead-letters it when it is malformed, hands it
-/// back when its realm is at its limit.
-fn start(sub: &SubscriptionContext, source: &Source, msg: Received, slot: Slot) {
+/// Starts the delivery of `msg` (received at `received_at`) in `slot`: dead-letters it when
+/// it is malformed, hands it back when its realm is at its limit.
+fn start(
+    sub: &SubscriptionContext,
+    source: &Source,
+    msg: Received,
+    slot: Slot,
+    received_at: SystemTime,
+) {
     match inspect(&msg, &sub.config.realm_attribute, &sub.limits)
         .map(|i| source.assign_realm(&msg, i))
     {
@@ -116,7 +122,10 @@ fn start(sub: &SubscriptionContext, source: &Source, msg: Received, slot: Slot) 
                     "",
                     &TraceContext::from_attributes(&msg.attributes, &msg.id),
                 );
-                s.telemetry.emit(events::Received(&ctx));
+                s.telemetry.emit(events::Received {
+                    ctx: &ctx,
+                    at: received_at,
+                });
                 Settler {
                     sub: &s,
                     msg: &msg,
@@ -130,9 +139,14 @@ fn start(sub: &SubscriptionContext, source: &Source, msg: Received, slot: Slot) 
         }
         Ok(inspected) => match sub.admission.admit_realm(&inspected.realm) {
             Ok(realm) => {
-                sub.shutdown
-                    .tracker
-                    .spawn(deliver(sub.clone(), msg, inspected, slot, realm));
+                sub.shutdown.tracker.spawn(deliver(
+                    sub.clone(),
+                    msg,
+                    inspected,
+                    slot,
+                    realm,
+                    received_at,
+                ));
             }
             Err(refused) => {
                 drop(slot);

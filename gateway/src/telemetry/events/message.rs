@@ -1,7 +1,7 @@
 //! The events of one delivery's steps (received, done, retried, dead-lettered, handed
 //! back, published, settle failures, lease extensions) and of failed receives.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::control::Settled;
 use crate::telemetry::{
@@ -15,18 +15,26 @@ fn sub(s: &str) -> SubscriptionLabels {
     }
 }
 
-/// A delivery starts.
+/// A delivery starts. Stamped with the time the receive that brought the message
+/// returned, not when the record was written: a batch's later messages wait for the earlier
+/// ones to be handed out, and that wait is part of the time ferry adds.
 #[derive(Debug)]
-pub struct Received<'a>(pub &'a MessageContext);
+pub struct Received<'a> {
+    /// The message.
+    pub ctx: &'a MessageContext,
+    /// When the receive returned the message.
+    pub at: SystemTime,
+}
 
 impl Event for Received<'_> {
     fn fill<'a>(&'a self, r: &mut Record<'a>) {
-        r.action("message.received")
-            .context(self.0)
+        r.time(self.at)
+            .action("message.received")
+            .context(self.ctx)
             .message("message received");
     }
     fn count(&self, m: &Metrics) {
-        m.series(self.0).received.inc();
+        m.series(self.ctx).received.inc();
     }
 }
 

@@ -234,7 +234,10 @@ async fn one_record_reaches_both_sinks_and_fixed_texts_stay_out_of_the_index() {
         attempt: 1,
         ..Default::default()
     };
-    t.emit(Received(&ctx));
+    t.emit(Received {
+        ctx: &ctx,
+        at: std::time::SystemTime::now(),
+    });
     t.emit(Retried {
         ctx: &ctx,
         duration: Duration::from_millis(3),
