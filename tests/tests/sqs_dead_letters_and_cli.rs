@@ -1,6 +1,7 @@
 //! SQS: what a dead letter looks like on the wire (the story as one `ferry.dlq` attribute,
-//! within the 10-attribute limit), redrive (a failed one gives back what it took), and the commands that talk to SQS: start-up
-//! errors for missing queues, `ferry check` warnings, `ferry queue stats`.
+//! within the 10-attribute limit), redrive (a failed one gives back what it took), and the
+//! commands that talk to SQS: start-up errors for missing queues, `ferry check` warnings,
+//! `ferry queue stats`.
 #![cfg(feature = "sqs")]
 #![allow(clippy::unwrap_used, missing_docs)]
 

@@ -135,7 +135,7 @@ pub async fn a_failed_redrive_leaves_its_letters_listed(
         .await
         .expect_err("a redrive to a missing queue fails");
     assert!(error.to_string().contains(missing), "{error}");
-    let listed = admin.list(&error_queue, 100).await.unwrap();
+    let listed = dead_letters(f, queue).await;
     let payloads = |letters: &[DeadLetter]| {
         let mut p: Vec<String> = letters
             .iter()
@@ -157,7 +157,7 @@ pub async fn a_failed_redrive_leaves_its_letters_listed(
         .expect_err("a redrive to a missing queue fails");
     assert!(error.to_string().contains(missing), "{error}");
     assert_eq!(
-        payloads(&admin.list(&error_queue, 100).await.unwrap()),
+        payloads(&dead_letters(f, queue).await),
         ["stranded-1", "stranded-2"],
         "both letters are back in {error_queue} at once after the redrive by id"
     );

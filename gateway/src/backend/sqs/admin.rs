@@ -18,7 +18,7 @@ use super::{
     client::{is_fifo, queue_name, sdk_error},
     codec::{Meta, decode, encode},
     config::SQS_MAX_VISIBILITY,
-    held::{HOLD, letter_of, receipts},
+    held::{HOLD, letter_of, receipts, release},
     publish::Outgoing,
 };
 use crate::backend::{
@@ -160,7 +160,7 @@ impl DeadLetterAdmin for SqsBackend {
     async fn list(&self, error_queue: &str, limit: usize) -> Result<Vec<DeadLetter>, BackendError> {
         let url = self.urls.get(&self.client, error_queue).await?;
         let mut out: Vec<(i64, DeadLetter)> = Vec::new();
-        let mut receipts = Vec::new();
+        let mut held = Vec::new();
         let mut first = true;
         let taken = async {
             while out.len() < limit {
@@ -172,19 +172,18 @@ impl DeadLetterAdmin for SqsBackend {
                 if got.is_empty() {
                     break;
                 }
-                for m in got {
-                    let Some(receipt) = m.receipt_handle() else {
-                        continue;
-                    };
-                    receipts.push(receipt.to_owned());
-                    out.push(letter_of(&m));
-                }
+                held.extend(receipts(&got));
+                out.extend(
+                    got.iter()
+                        .filter(|m| m.receipt_handle().is_some())
+                        .map(letter_of),
+                );
             }
             Ok::<_, BackendError>(())
         }
         .await;
         // Every letter taken, also when a later receive failed.
-        self.give_back(&url, receipts).await;
+        self.give_back(&url, held).await;
         taken?;
         out.sort_by_key(|(sent, _)| *sent);
         Ok(out.into_iter().map(|(_, d)| d).collect())
@@ -216,7 +215,7 @@ impl DeadLetterAdmin for SqsBackend {
                         continue;
                     };
                     self.move_back(&url, &m, receipt, default_queue).await?;
-                    held.retain(|r| r != receipt);
+                    release(&mut held, receipt);
                     moved += 1;
                 }
             }

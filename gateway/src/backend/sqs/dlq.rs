@@ -2,11 +2,15 @@
 //! purge an error queue. SQS cannot fetch a message by id, so the chosen ones are found by
 //! receiving: every letter received is hidden while the search goes on (so the next
 //! receive gets others) and the ones not acted on are made visible again at the end, also
-//! when an action failed half-way. A
-//! search stops when every id was found, the queue gives nothing more, or after
-//! [`SCAN_MAX`] letters.
+//! when an action failed half-way. A search stops when every id was found, the queue gives
+//! nothing more, or after [`SCAN_MAX`] letters.
 
-use super::{SqsBackend, client::sdk_error, codec::decode, held::receipts};
+use super::{
+    SqsBackend,
+    client::sdk_error,
+    codec::decode,
+    held::{receipts, release},
+};
 use crate::backend::BackendError;
 
 /// The most letters one search receives.
@@ -56,7 +60,7 @@ impl SqsBackend {
                         }
                         None => self.batcher.delete(&url, receipt).await?,
                     }
-                    held.retain(|r| r != receipt);
+                    release(&mut held, receipt);
                     done += 1;
                 }
             }

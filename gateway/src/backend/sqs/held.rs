@@ -34,6 +34,14 @@ pub(super) fn receipts(messages: &[Message]) -> Vec<String> {
         .collect()
 }
 
+/// Takes `receipt` out of `held`, searching from the end: it is one of the latest
+/// batch's, added last, so this stays short however many letters a long scan holds.
+pub(super) fn release(held: &mut Vec<String>, receipt: &str) {
+    if let Some(i) = held.iter().rposition(|r| r == receipt) {
+        held.remove(i);
+    }
+}
+
 /// Dead letter `m` as listed, with its sent time (Unix ms) to sort by.
 pub(super) fn letter_of(m: &Message) -> (i64, DeadLetter) {
     let d = decode(m.body().unwrap_or_default(), m.message_attributes());
