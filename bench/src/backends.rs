@@ -179,6 +179,11 @@ impl BenchBackend {
         }
     }
 
+    /// Publishes `messages` and returns their ids.
+    pub async fn publish(&self, messages: Vec<NewMessage>) -> Vec<String> {
+        self.backend.publish(messages).await.unwrap()
+    }
+
     /// The `[backend...]` config section.
     pub fn config_toml(&self) -> &str {
         &self.config_toml

@@ -15,6 +15,9 @@
 //! pubsub --baseline` (with `FERRY_TEST_PUBSUB_EMULATOR_HOST` from
 //! `scripts/servers/pubsub.sh`): also runs a direct gcloud-pubsub streaming-pull consumer
 //! with the same limits and batched acks, and prints the ratio.
+//! `--rate N` publishes the messages at N per second while ferry runs (embedded: through
+//! ferry's gateway), instead of loading them first: latency below saturation, and from
+//! publish to `Handle`.
 //! `FERRY_BENCH_LATENCY_DUMP=<file>` writes each message's receive time and added latency
 //! there, to see where the slow ones fall in time.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -28,6 +31,7 @@ mod cpu;
 mod instructions;
 mod measure;
 mod node_worker;
+mod paced;
 mod pin;
 mod worker;
 
@@ -93,6 +97,12 @@ struct Args {
     /// as many; 2000 is plenty) instead of timing it.
     #[arg(long)]
     instructions: bool,
+    /// Publish the messages at this many per second while ferry runs, instead of loading
+    /// them all before it starts (on the embedded queue through ferry's gateway): latency
+    /// measured below saturation, where receives bring one or two messages, plus the
+    /// latency from the publish call's return to `Handle` start.
+    #[arg(long, conflicts_with_all = ["baseline", "instructions"])]
+    rate: Option<std::num::NonZeroU32>,
 }
 
 /// CPU seconds of the queue server (if `--server-pid` was given) and of the process doing
@@ -177,9 +187,15 @@ async fn run(args: Args, machine: String) {
     let runtime_toml = args
         .threads
         .map_or_else(String::new, |n| format!("[runtime]\nthreads = {n}\n"));
+    // Paced on the embedded queue, the messages are published through ferry's gateway.
+    let gateway = (args.rate.is_some() && args.backend == "embedded").then(free_address);
+    let gateway_toml = gateway.as_ref().map_or_else(
+        || "[gateway]\nenabled = false\n".to_owned(),
+        |addr| format!("[gateway]\nenabled = true\nlisten = \"{addr}\"\n"),
+    );
     let config_for = |queue: &str| {
         format!(
-            "service = \"bench\"\n[worker]\naddress = \"{}\"\n[gateway]\nenabled = false\n[admin]\nenabled = false\n{}\n{}\
+            "service = \"bench\"\n[worker]\naddress = \"{}\"\n{gateway_toml}[admin]\nenabled = false\n{}\n{}\
              [subscriptions.bench]\nqueue = \"{queue}\"\nmax_in_flight = {}\nbatch_size = {}\nreceive_wait = \"200ms\"\n",
             worker.url(),
             backend_toml,
@@ -202,20 +218,33 @@ async fn run(args: Args, machine: String) {
     }
     let queue = format!("bench-{}", std::process::id());
     backend.create(&queue).await;
-    let loaded = Instant::now();
-    backend
-        .load(&queue, args.messages, args.payload_bytes)
-        .await;
-    println!(
-        "loaded {} messages in {:.1?}",
-        args.messages,
-        loaded.elapsed()
-    );
+    if args.rate.is_none() {
+        let loaded = Instant::now();
+        backend
+            .load(&queue, args.messages, args.payload_bytes)
+            .await;
+        println!(
+            "loaded {} messages in {:.1?}",
+            args.messages,
+            loaded.elapsed()
+        );
+    }
 
     let run = measure::FerryRun::start(&config_for(&queue), backend.features()).await;
     let (worker_whose, worker_cpu_is) = worker.process();
     let cpu = Cpu::now(&args, worker_whose);
     let started = Instant::now();
+    let published = match args.rate {
+        Some(rate) => {
+            let publisher = match &gateway {
+                Some(addr) => paced::Publisher::gateway(&format!("http://{addr}")).await,
+                None => paced::Publisher::Backend(&backend),
+            };
+            println!("publishing {} messages at {rate}/s", args.messages);
+            paced::publish(&publisher, &queue, args.messages, args.payload_bytes, rate).await
+        }
+        None => std::collections::HashMap::new(),
+    };
     let deadline = started + Duration::from_secs(1800);
     while !worker.handled(args.messages) {
         assert!(
@@ -252,6 +281,20 @@ async fn run(args: Args, machine: String) {
         latency.p50
     );
     println!("added latency p99:     {:.2?}", latency.p99);
+    if args.rate.is_some() {
+        let starts = worker.starts();
+        let end_to_end = measure::percentiles(&published, &starts);
+        println!(
+            "publish to Handle p50: {:.2?} (the publish call returned -> Handle start; {} of {} matched)",
+            end_to_end.p50,
+            published
+                .keys()
+                .filter(|id| starts.contains_key(*id))
+                .count(),
+            args.messages
+        );
+        println!("publish to Handle p99: {:.2?}", end_to_end.p99);
+    }
     println!(
         "ferry CPU:             {:.3} s per 1000 messages ({:.2} s total)",
         usage.cpu_seconds / n * 1000.0,
@@ -272,6 +315,13 @@ async fn run(args: Args, machine: String) {
             n / elapsed.as_secs_f64()
         );
     }
+}
+
+/// `127.0.0.1:<a port free now>`.
+fn free_address() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port on 127.0.0.1")
 }
 
 /// Runs the direct-consumer baseline on a queue of its own and prints the comparison.

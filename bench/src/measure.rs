@@ -183,7 +183,18 @@ pub fn latencies(
     received: &HashMap<String, SystemTime>,
     starts: &HashMap<String, SystemTime>,
 ) -> Latency {
-    let mut d: Vec<Duration> = received
+    if let Some(path) = std::env::var_os("FERRY_BENCH_LATENCY_DUMP") {
+        dump_latencies(&path, received, starts);
+    }
+    percentiles(received, starts)
+}
+
+/// The percentiles of the time from `since` to `starts`, over the message ids in both.
+pub fn percentiles(
+    since: &HashMap<String, SystemTime>,
+    starts: &HashMap<String, SystemTime>,
+) -> Latency {
+    let mut d: Vec<Duration> = since
         .iter()
         .filter_map(|(id, r)| {
             starts
@@ -191,9 +202,6 @@ pub fn latencies(
                 .map(|s| s.duration_since(*r).unwrap_or_default())
         })
         .collect();
-    if let Some(path) = std::env::var_os("FERRY_BENCH_LATENCY_DUMP") {
-        dump_latencies(&path, received, starts);
-    }
     d.sort();
     let pick = |q: f64| {
         d.get(((d.len() as f64 - 1.0) * q).round() as usize)
