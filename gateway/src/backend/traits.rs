@@ -112,6 +112,15 @@ pub trait Backend: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Whether [`Backend::receive`] does real work on the calling task before it waits
+    /// (the SQS SDK builds and signs each request there). After a receive that found no
+    /// backlog, the receive loop then lets the deliveries it started hand their calls to
+    /// the worker before it starts the next receive (`dispatch/first_polls.rs`). The
+    /// default, false: the next receive is started first.
+    fn prepares_receive_inline(&self) -> bool {
+        false
+    }
+
     /// Called once before the first receive from `queue`, with the most deliveries of it
     /// this process holds at once (the subscription's `max_in_flight`). A backend with
     /// server-side flow control (Pub/Sub's streaming pull) sizes its stream with it, so

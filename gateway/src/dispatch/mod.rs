@@ -5,6 +5,7 @@
 mod admission;
 mod context;
 mod delivery;
+mod first_polls;
 mod partitions;
 mod poller;
 mod settle;

@@ -1,7 +1,10 @@
 //! [`run_subscription`]: the receive loop of one subscription. It pulls only while the
 //! worker is serving, only as many messages as it holds room for (slots, and rate tokens
 //! under a rate limit, both taken before the receive), and starts a delivery for each at
-//! once; malformed messages are dead-lettered and realm-limited ones handed back.
+//! once; malformed messages are dead-lettered and realm-limited ones handed back. On a
+//! backend whose receive is prepared on the loop's own thread (SQS), after a receive that
+//! brought less than it asked for, it lets the deliveries hand their calls to the worker
+//! before it prepares the next receive ([`FirstPolls`]).
 
 use std::time::{Duration, SystemTime};
 
@@ -9,6 +12,7 @@ use super::{
     SubscriptionContext,
     admission::Slot,
     delivery::{context_of, deliver},
+    first_polls::FirstPolls,
     partitions::Source,
     settle::Settler,
 };
@@ -42,6 +46,7 @@ async fn poll(sub: SubscriptionContext, index: usize) {
     // Room held for the next receive (slots with their rate tokens): what a receive did
     // not fill is kept, so an idle subscription does not spend its rate on empty receives.
     let mut room: Vec<Slot> = Vec::new();
+    let hand_out_first = sub.backend.prepares_receive_inline();
     loop {
         if sub.admission.shrinking() {
             // Give the held room back, so the console's lower `max_in_flight` takes hold.
@@ -69,7 +74,8 @@ async fn poll(sub: SubscriptionContext, index: usize) {
         if sub.admission.paused() {
             continue;
         }
-        let (batch, received_at) = match source.receive(&sub, room.len()).await {
+        let asked = room.len();
+        let (batch, received_at) = match source.receive(&sub, asked).await {
             Ok(batch) => {
                 receive_failures = 0;
                 (batch, SystemTime::now())
@@ -86,6 +92,10 @@ async fn poll(sub: SubscriptionContext, index: usize) {
                 }
             }
         };
+        // No backlog, and a receive that costs the thread work to start: the calls go
+        // out before the next receive is prepared.
+        let first_polls =
+            (hand_out_first && !batch.is_empty() && batch.len() < asked).then(FirstPolls::new);
         for msg in batch {
             let Some(slot) = room.pop() else {
                 // A backend returned more than asked for: hand the extra back at once.
@@ -96,19 +106,27 @@ async fn poll(sub: SubscriptionContext, index: usize) {
                 spawn_hand_back(&sub, msg, "shutdown", Duration::ZERO);
                 continue;
             }
-            start(&sub, &source, msg, slot, received_at);
+            start(&sub, &source, msg, slot, received_at, first_polls.as_ref());
+        }
+        if let Some(first_polls) = first_polls {
+            tokio::select! {
+                () = first_polls.wait() => {}
+                () = stopping.cancelled() => return,
+            }
         }
     }
 }
 
-/// Starts the delivery of `msg` (received at `received_at`) in `slot`: dead-letters it when
-/// it is malformed, hands it back when its realm is at its limit.
+/// Starts the delivery of `msg` (received at `received_at`) in `slot`, tracked by
+/// `first_polls` if given: dead-letters it when it is malformed, hands it back when its
+/// realm is at its limit.
 fn start(
     sub: &SubscriptionContext,
     source: &Source,
     msg: Received,
     slot: Slot,
     received_at: SystemTime,
+    first_polls: Option<&FirstPolls>,
 ) {
     match inspect(&msg, &sub.config.realm_attribute, &sub.limits)
         .map(|i| source.assign_realm(&msg, i))
@@ -139,14 +157,11 @@ fn start(
         }
         Ok(inspected) => match sub.admission.admit_realm(&inspected.realm) {
             Ok(realm) => {
-                sub.shutdown.tracker.spawn(deliver(
-                    sub.clone(),
-                    msg,
-                    inspected,
-                    slot,
-                    realm,
-                    received_at,
-                ));
+                let delivery = deliver(sub.clone(), msg, inspected, slot, realm, received_at);
+                match first_polls {
+                    Some(first_polls) => sub.shutdown.tracker.spawn(first_polls.track(delivery)),
+                    None => sub.shutdown.tracker.spawn(delivery),
+                };
             }
             Err(refused) => {
                 drop(slot);

@@ -147,6 +147,11 @@ impl Backend for SqsBackend {
         "sqs"
     }
 
+    fn prepares_receive_inline(&self) -> bool {
+        // The SDK builds and signs the `ReceiveMessage` request on the calling task.
+        true
+    }
+
     async fn receive(
         &self,
         queue: &str,
