@@ -100,7 +100,7 @@ struct Args {
     /// Publish the messages at this many per second while ferry runs, instead of loading
     /// them all before it starts (on the embedded queue through ferry's gateway): latency
     /// measured below saturation, where receives bring one or two messages, plus the
-    /// latency from the publish call's return to `Handle` start.
+    /// latency from the publish call's return to `Handle` start. At most 10 000.
     #[arg(long, conflicts_with_all = ["baseline", "instructions"])]
     rate: Option<std::num::NonZeroU32>,
 }
