@@ -101,8 +101,9 @@ struct Args {
     /// them all before it starts (on the embedded queue through ferry's gateway): latency
     /// measured below saturation, where receives bring one or two messages, plus the
     /// latency from the publish call's return to `Handle` start. At most 10 000.
-    #[arg(long, conflicts_with_all = ["baseline", "instructions"])]
-    rate: Option<std::num::NonZeroU32>,
+    #[arg(long, conflicts_with_all = ["baseline", "instructions"],
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    rate: Option<u32>,
 }
 
 /// CPU seconds of the queue server (if `--server-pid` was given) and of the process doing

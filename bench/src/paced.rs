@@ -10,7 +10,6 @@
 
 use std::{
     collections::HashMap,
-    num::NonZeroU32,
     time::{Duration, SystemTime},
 };
 
@@ -73,9 +72,9 @@ pub async fn publish(
     queue: &str,
     n: usize,
     size: usize,
-    rate: NonZeroU32,
+    rate: u32,
 ) -> HashMap<String, SystemTime> {
-    let per_second = f64::from(rate.get());
+    let per_second = f64::from(rate.max(1));
     let gap = TICK.max(Duration::from_secs_f64(1.0 / per_second));
     let mut ticks = tokio::time::interval(gap);
     // Late ticks are not made up in a burst: the rate is kept, not the count per tick.
