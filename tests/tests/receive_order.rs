@@ -4,8 +4,8 @@
 //! `message.received` records the deliveries have written so far (a delivery writes it
 //! as it hands its call to the worker's connection).
 //!
-//! On a backend that prepares its receives on ferry's thread (SQS; here the embedded
-//! queue saying so, as SQS does):
+//! On a backend that prepares its receives on ferry's thread (SQS, on ElasticMQ; and the
+//! embedded queue made to say so, to test the loop on its own):
 //! - after a receive that brought fewer messages than it asked for (no backlog), the
 //!   deliveries go first: the next receive begins after all of them were started;
 //! - after a full batch (a backlog), the next receive goes first, which keeps the rate
@@ -64,29 +64,30 @@ struct Receive {
     brought: usize,
 }
 
-/// The embedded queue, noting each receive.
-struct Noting {
-    inner: EmbeddedBackend,
-    /// What it answers to `prepares_receive_inline`.
-    prepares_inline: bool,
+/// A real queue backend, noting each receive.
+struct Noting<B> {
+    inner: B,
+    /// What it answers to `prepares_receive_inline`; `None`: what `inner` answers.
+    prepares_inline: Option<bool>,
     records: Arc<ReceivedRecords>,
     receives: Mutex<Vec<Receive>>,
 }
 
-impl Noting {
+impl<B> Noting<B> {
     fn receives(&self) -> Vec<Receive> {
         self.receives.lock().unwrap().clone()
     }
 }
 
 #[async_trait]
-impl Backend for Noting {
+impl<B: Backend> Backend for Noting<B> {
     fn kind(&self) -> &'static str {
         self.inner.kind()
     }
 
     fn prepares_receive_inline(&self) -> bool {
         self.prepares_inline
+            .unwrap_or_else(|| self.inner.prepares_receive_inline())
     }
 
     async fn receive(
@@ -137,23 +138,35 @@ impl Backend for Noting {
     }
 }
 
-/// Publishes `n` messages, runs one subscription (batches of ten) on this test's one
-/// runtime thread until the worker has handled them, and returns its receives.
+/// The receives of [`run_on`] over a new embedded queue answering `prepares_inline`.
 async fn receives_with(n: usize, prepares_inline: bool) -> Vec<Receive> {
     let dir = tempfile::tempdir().unwrap();
     let config = EmbeddedConfig {
         path: dir.path().join("queue.db"),
         ..EmbeddedConfig::default()
     };
+    let inner = EmbeddedBackend::open(&config).await.unwrap();
+    run_on(inner, Some(prepares_inline), "jobs", n).await
+}
+
+/// Publishes `n` messages to `queue` of `inner`, runs one subscription of it (batches of
+/// ten) on this test's one runtime thread until the worker has handled them, and returns
+/// its receives.
+async fn run_on<B: Backend>(
+    inner: B,
+    prepares_inline: Option<bool>,
+    queue: &str,
+    n: usize,
+) -> Vec<Receive> {
     let records = Arc::new(ReceivedRecords::default());
     let backend = Arc::new(Noting {
-        inner: EmbeddedBackend::open(&config).await.unwrap(),
+        inner,
         prepares_inline,
         records: records.clone(),
         receives: Mutex::default(),
     });
     let messages = (0..n)
-        .map(|i| NewMessage::new("jobs", format!("m{i}").into_bytes()))
+        .map(|i| NewMessage::new(queue, format!("m{i}").into_bytes()))
         .collect();
     backend.publish(messages).await.unwrap();
 
@@ -163,7 +176,7 @@ async fn receives_with(n: usize, prepares_inline: bool) -> Vec<Receive> {
     let health = HealthWatch::new(client.channel(), telemetry.clone());
     assert!(health.check_now().await, "the test worker is not serving");
     let subscription = SubscriptionConfig {
-        queue: Some("jobs".to_owned()),
+        queue: Some(queue.to_owned()),
         receive_wait: Span::millis(50),
         ..SubscriptionConfig::default()
     };
@@ -217,4 +230,28 @@ async fn after_a_full_batch_the_next_receive_goes_first() {
 #[tokio::test]
 async fn where_a_receive_is_a_hand_off_the_next_one_goes_first_after_a_partial_batch() {
     assert_second_began_after(&receives_with(3, false).await, 3, 0);
+}
+
+#[cfg(feature = "sqs")]
+#[tokio::test]
+async fn on_sqs_each_receive_after_a_partial_batch_begins_once_its_deliveries_started() {
+    let f = ferry_tests::fixtures::Sqs::new().await;
+    // A queue of this run's own: a long poll left by an earlier run's process goes on
+    // receiving on the server after that process ended.
+    let queue = &format!("receive-order-{}", std::process::id());
+    f.create_queue(queue, &[]).await;
+    // SQS itself answers whether it prepares its receives inline.
+    let receives = run_on(f.sqs().clone(), None, queue, 3).await;
+    // ElasticMQ may hand the three out over more than one receive: after each receive
+    // that brought some but fewer than ten, the next began once all brought were started.
+    let mut brought = 0;
+    let mut checked = 0;
+    for pair in receives.windows(2) {
+        brought += pair[0].brought;
+        if (1..10).contains(&pair[0].brought) {
+            assert_eq!(pair[1].started_before, brought, "{receives:?}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "no partial batch: {receives:?}");
 }
