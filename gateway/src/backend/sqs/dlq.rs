@@ -9,7 +9,7 @@ use super::{
     SqsBackend,
     client::sdk_error,
     codec::decode,
-    held::{receipts, release},
+    held::{listed_id, receipts, release},
 };
 use crate::backend::BackendError;
 
@@ -47,10 +47,7 @@ impl SqsBackend {
                         continue;
                     };
                     let d = decode(m.body().unwrap_or_default(), m.message_attributes());
-                    let id = d
-                        .meta
-                        .id
-                        .unwrap_or_else(|| m.message_id().unwrap_or_default().to_owned());
+                    let id = listed_id(&m, d.meta.id);
                     if !left.remove(id.as_str()) {
                         continue;
                     }

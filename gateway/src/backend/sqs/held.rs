@@ -42,6 +42,12 @@ pub(super) fn release(held: &mut Vec<String>, receipt: &str) {
     }
 }
 
+/// The id dead letter `m` is listed under, and chosen by in the console: ferry's own id
+/// (`ferry_id`, decoded from it), else SQS's message id.
+pub(super) fn listed_id(m: &Message, ferry_id: Option<String>) -> String {
+    ferry_id.unwrap_or_else(|| m.message_id().unwrap_or_default().to_owned())
+}
+
 /// Dead letter `m` as listed, with its sent time (Unix ms) to sort by.
 pub(super) fn letter_of(m: &Message) -> (i64, DeadLetter) {
     let d = decode(m.body().unwrap_or_default(), m.message_attributes());
@@ -57,10 +63,7 @@ pub(super) fn letter_of(m: &Message) -> (i64, DeadLetter) {
     (
         sent,
         DeadLetter {
-            id: d
-                .meta
-                .id
-                .unwrap_or_else(|| m.message_id().unwrap_or_default().to_owned()),
+            id: listed_id(m, d.meta.id),
             payload: d.payload,
             attributes,
         },
