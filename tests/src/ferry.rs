@@ -269,6 +269,26 @@ impl FerryBuilder {
     }
 }
 
+/// The processes whose parent is `pid` (from `/proc/*/stat`; empty where there is no
+/// `/proc`).
+fn children_of(pid: u32) -> Vec<nix::unistd::Pid> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|child| {
+            std::fs::read_to_string(format!("/proc/{child}/stat")).is_ok_and(|stat| {
+                // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
+                stat.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                    .is_some_and(|ppid| ppid == pid.to_string())
+            })
+        })
+        .map(nix::unistd::Pid::from_raw)
+        .collect()
+}
+
 /// A running `ferry run`.
 pub struct FerryProcess {
     child: Child,
@@ -284,9 +304,19 @@ pub struct FerryProcess {
     _dir: Arc<tempfile::TempDir>,
 }
 
-/// When a test fails, prints what this ferry logged, so the failure explains itself.
+/// Ends ferry and the worker it supervises (`ferry run -- cmd`), which would outlive the
+/// SIGKILL alone; when a test fails, prints what this ferry logged, so the failure
+/// explains itself.
 impl Drop for FerryProcess {
     fn drop(&mut self) {
+        if let Some(pid) = self.child.id() {
+            // Found before ferry dies: its children then belong to init.
+            let workers = children_of(pid);
+            let _ = self.child.start_kill();
+            for worker in workers {
+                let _ = nix::sys::signal::kill(worker, nix::sys::signal::Signal::SIGKILL);
+            }
+        }
         if !std::thread::panicking() {
             return;
         }
