@@ -282,7 +282,7 @@ fn children_of(pid: u32) -> Vec<nix::unistd::Pid> {
                 // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
                 stat.rsplit_once(')')
                     .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-                    .is_some_and(|ppid| ppid == pid.to_string())
+                    .is_some_and(|ppid| ppid.parse() == Ok(pid))
             })
         })
         .map(nix::unistd::Pid::from_raw)
